@@ -1,0 +1,47 @@
+# The README's commands. Each installs what is missing, configures CMake with
+# Ninja, builds and runs.
+#   make demo    the emulator and a client streaming events for a few seconds
+#   make test    every test, then the whole suite again under ASan + UBSan
+#   make bench   the benchmarks (Release build), results as a table
+
+BUILD_DIR   ?= build
+ASAN_DIR    ?= build-asan
+BENCH_DIR   ?= build-bench
+CMAKE       ?= cmake
+CTEST_FLAGS ?= --output-on-failure
+
+.PHONY: all deps build test test-main test-asan demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: deps
+	$(CMAKE) -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD_DIR)/build.ninja
+	$(CMAKE) --build $(BUILD_DIR)
+
+test-main: build
+	cd $(BUILD_DIR) && ctest $(CTEST_FLAGS)
+
+test-asan: deps
+	$(CMAKE) -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGCSTREAM_SANITIZE=ON -DGCSTREAM_BUILD_BENCH=OFF
+	$(CMAKE) --build $(ASAN_DIR)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS)
+
+test: test-main test-asan
+
+demo: build
+	@bash scripts/demo.sh $(BUILD_DIR)
+
+bench: deps
+	$(CMAKE) -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) --build $(BENCH_DIR)
+	@bash bench/run.sh $(BENCH_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(BENCH_DIR)
