@@ -206,6 +206,9 @@ private:
       resp.status));
     for (auto& [k, v] : resp.headers)
       con->append_header(k, v);
+    // websocketpp closes the connection after each response; saying so keeps
+    // keep-alive clients (Node's agent, the Genesys SDK) from reusing it.
+    con->replace_header("Connection", "close");
     if (!head)
       con->set_body(resp.body);
   }

@@ -16,6 +16,9 @@ BOOST_AUTO_TEST_CASE(login_with_basic_auth_and_with_form_fields) {
   auto r = probe::http("POST", base + "/oauth/token", "grant_type=client_credentials",
                        basic);
   BOOST_REQUIRE_EQUAL(r.status, 200);
+  // The server closes after each response and says so: keep-alive clients
+  // such as the Genesys JavaScript SDK must not reuse the connection.
+  BOOST_CHECK_EQUAL(r.headers["connection"], "close");
   auto j = json::parse(r.body);
   BOOST_CHECK_EQUAL(j["token_type"], "bearer");
   BOOST_CHECK_EQUAL(j["expires_in"], 86400);
