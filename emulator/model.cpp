@@ -15,7 +15,8 @@ using json = nlohmann::json;
 /// An event on its way to sockets, shared by every channel that gets it.
 struct model::held_event {
   topic_source* source = nullptr;
-  std::string topic;
+  /// The topic's key in topics_ (stable while the topic lives).
+  const std::string* topic = nullptr;
   std::string frame;
   bool written = false;
 };
@@ -368,6 +369,8 @@ http_response model::on_subscriptions(const http_request& req, channel& ch,
 
 void model::set_topics(channel& ch, std::vector<std::string> topics,
                        const instant& now) {
+  // Held events belong to the old topics: send them before those may go.
+  flush_reorder(ch);
   for (auto& t : ch.topics) {
     auto src = topics_.find(t);
     if (src != topics_.end()) {
@@ -403,13 +406,7 @@ void model::remove_channel(const std::string& id, uint16_t code,
     if (auto src = topics_.find(t); src != topics_.end())
       src->second.subscribers.erase(id);
   if (ch.socket != 0) {
-    socket_action a;
-    a.kind = socket_action::close;
-    a.socket = ch.socket;
-    a.code = code;
-    a.reason = reason;
-    actions_.push_back(std::move(a));
-    end_socket(ch);
+    close_socket(ch, code, reason);
   }
   channels_.erase(it);
 }
@@ -458,13 +455,7 @@ socket_open_result model::socket_open(const std::string& resource,
   auto& ch = channels_.find(found->id)->second;
   if (ch.socket != 0) {
     // One socket per channel: the new one replaces the old.
-    socket_action a;
-    a.kind = socket_action::close;
-    a.socket = ch.socket;
-    a.code = 4000;
-    a.reason = "replaced by a newer connection to this channel";
-    actions_.push_back(std::move(a));
-    end_socket(ch);
+    close_socket(ch, 4000, "replaced by a newer connection to this channel");
   }
   ch.socket = ++next_socket_;
   ch.ever_connected = true;
@@ -494,11 +485,22 @@ void model::socket_message(uint64_t socket, const std::string& payload,
 }
 
 void model::send_frame(uint64_t socket, std::string frame) {
-  socket_action a;
-  a.kind = socket_action::send;
+  queue(socket_action::send, socket)
+    .payload = std::make_shared<const std::string>(std::move(frame));
+}
+
+socket_action& model::queue(socket_action::kind_t kind, uint64_t socket) {
+  socket_action& a = actions_.emplace_back();
+  a.kind = kind;
   a.socket = socket;
-  a.payload = std::make_shared<const std::string>(std::move(frame));
-  actions_.push_back(std::move(a));
+  return a;
+}
+
+void model::close_socket(channel& ch, uint16_t code, std::string reason) {
+  auto& a = queue(socket_action::close, ch.socket);
+  a.code = code;
+  a.reason = std::move(reason);
+  end_socket(ch);
 }
 
 void model::send_system(channel& ch, const std::string& topic,
@@ -528,13 +530,7 @@ void model::tick(const instant& now) {
       continue;
     if (ch.close_at_ms >= 0 && ch.close_at_ms <= now.steady_ms) {
       flush_reorder(ch);
-      socket_action a;
-      a.kind = socket_action::close;
-      a.socket = ch.socket;
-      a.code = 1001;
-      a.reason = "socket closing for maintenance";
-      actions_.push_back(std::move(a));
-      end_socket(ch);
+      close_socket(ch, 1001, "socket closing for maintenance");
       continue;
     }
     if (!ch.stalled && ch.next_heartbeat_ms <= now.steady_ms) {
@@ -570,7 +566,7 @@ void model::generate(const std::string& topic, topic_source& src,
                      const instant& now) {
   auto ev = std::make_shared<held_event>();
   ev->source = &src;
-  ev->topic = topic;
+  ev->topic = &topic;
   ev->frame =
     make_event_frame(topic, ++src.generated, now.wall_ms, correlation_id());
   bool any_open = false;
@@ -615,13 +611,10 @@ void model::write(channel& ch, const std::shared_ptr<held_event>& ev) {
     ev->written = true;
     ++ev->source->written;
   }
-  ++ch.written_by_topic[ev->topic];
+  ++ch.written_by_topic[*ev->topic];
   ++ch.frames_written;
-  socket_action a;
-  a.kind = socket_action::send;
-  a.socket = ch.socket;
-  a.payload = std::shared_ptr<const std::string>(ev, &ev->frame);
-  actions_.push_back(std::move(a));
+  queue(socket_action::send, ch.socket).payload =
+    std::shared_ptr<const std::string>(ev, &ev->frame);
 }
 
 std::vector<socket_action> model::take_actions() {
@@ -753,10 +746,7 @@ std::string model::inject(const std::string& text, const instant& now) {
   auto socket_fault = [&](socket_action::kind_t k) {
     auto open = open_targets();
     for (auto* ch : open) {
-      socket_action a;
-      a.kind = k;
-      a.socket = ch->socket;
-      actions_.push_back(std::move(a));
+      queue(k, ch->socket);
       if (k == socket_action::stall) {
         ch->stalled = true;
       } else {
@@ -775,13 +765,8 @@ std::string model::inject(const std::string& text, const instant& now) {
   } else if (kind == "close") {
     auto open = open_targets();
     for (auto* ch : open) {
-      socket_action a;
-      a.kind = socket_action::close;
-      a.socket = ch->socket;
-      a.code = static_cast<uint16_t>(num("code", 1011));
-      a.reason = f.value("reason", "closed by fault injection");
-      actions_.push_back(std::move(a));
-      end_socket(*ch);
+      close_socket(*ch, static_cast<uint16_t>(num("code", 1011)),
+                   f.value("reason", "closed by fault injection"));
     }
     if (open.empty())
       err = "no open socket matches";

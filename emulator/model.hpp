@@ -216,6 +216,9 @@ private:
   void emit(channel& ch, const std::shared_ptr<held_event>& ev);
   void write(channel& ch, const std::shared_ptr<held_event>& ev);
   void send_frame(uint64_t socket, std::string frame);
+  socket_action& queue(socket_action::kind_t kind, uint64_t socket);
+  /// Queues a close frame and ends the channel's socket.
+  void close_socket(channel& ch, uint16_t code, std::string reason);
   void send_system(channel& ch, const std::string& topic,
                    const std::string& body_json);
   void flush_reorder(channel& ch);
