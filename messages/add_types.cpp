@@ -1,6 +1,9 @@
 #include "messages/add_types.hpp"
 
+#include "messages/audit.hpp"
+#include "messages/errors.hpp"
 #include "messages/event.hpp"
+#include "messages/http.hpp"
 
 namespace gcstream {
 
@@ -9,6 +12,22 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<event>("gcstream::event");
   cfg.add_message_type<std::vector<event>>("std::vector<gcstream::event>");
   cfg.add_message_type<event_batch>("gcstream::event_batch");
+  cfg.add_message_type<http_response>("gcstream::http_response");
+  cfg.add_message_type<audit_event>("gcstream::audit_event");
+  // access_token is local only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE): a token never
+  // goes to another node.
+  cfg.add_error_category(
+    errc_category::value,
+    [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+      std::string out = "gcstream: ";
+      out += to_string(static_cast<errc>(code));
+      if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+        out += " (";
+        out += ctx.get_as<std::string>(0);
+        out += ")";
+      }
+      return out;
+    });
   return cfg;
 }
 

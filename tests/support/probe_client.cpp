@@ -52,7 +52,8 @@ http_result http(const std::string& method, const std::string& url,
     headers = curl_slist_append(headers, hd.c_str());
   char err[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  // No CURLOPT_NOSIGNAL: the probe runs on one thread, and so libcurl keeps
+  // SIGPIPE ignored while it works (a peer that closed must not kill tests).
   curl_easy_setopt(h, CURLOPT_PROXY, ""); // loopback only: never a proxy
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, opts.timeout_ms);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);

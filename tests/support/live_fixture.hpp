@@ -1,0 +1,82 @@
+#pragma once
+
+// For integration tests of the client: a real (threaded) actor system, the
+// process's HTTP client, an in-process emulator on loopback, and a recorder of
+// audit events. Blocking waits always have a deadline.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/all.hpp>
+
+#include "messages/add_types.hpp"
+#include "messages/audit.hpp"
+#include "runtime/http_client.hpp"
+#include "tests/support/emulator_fixture.hpp"
+
+namespace gcstream::test {
+
+struct live_fixture : emulator_fixture {
+  struct config : caf::actor_system_config {
+    config() {
+      add_types(*this);
+      set("logger.console-verbosity", caf::atom("quiet"));
+      set("logger.file-verbosity", caf::atom("quiet"));
+      set("scheduler.max-threads", 2);
+    }
+  };
+
+  config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<http_client> http;
+  std::mutex audit_mtx;
+  std::vector<audit_event> audits;
+  audit_actor recorder;
+
+  explicit live_fixture(emulator::config c = default_config(),
+                        http_settings hs = {})
+    : emulator_fixture(std::move(c)), http(std::make_shared<http_client>(hs)) {
+    recorder = sys.spawn(
+      [this](audit_actor::pointer) -> audit_actor::behavior_type {
+        return {[this](const audit_event& e) {
+          std::lock_guard<std::mutex> g{audit_mtx};
+          audits.push_back(e);
+        }};
+      });
+  }
+
+  ~live_fixture() {
+    caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+    http->stop();
+  }
+
+  std::vector<audit_event> audit_copy() {
+    std::lock_guard<std::mutex> g{audit_mtx};
+    return audits;
+  }
+
+  /// Performs one request through the HTTP client and waits for it.
+  caf::expected<http_response> call(http_request req,
+                                    std::chrono::seconds timeout =
+                                      std::chrono::seconds(20)) {
+    std::mutex m;
+    std::condition_variable cv;
+    std::optional<caf::expected<http_response>> out;
+    http->submit(std::move(req), [&](caf::expected<http_response> r) {
+      std::lock_guard<std::mutex> g{m};
+      out.emplace(std::move(r));
+      cv.notify_all();
+    });
+    std::unique_lock<std::mutex> g{m};
+    if (!cv.wait_for(g, timeout, [&] { return out.has_value(); }))
+      return caf::make_error(caf::sec::request_timeout);
+    return std::move(*out);
+  }
+};
+
+} // namespace gcstream::test
