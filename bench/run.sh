@@ -5,3 +5,4 @@ set -euo pipefail
 build=${1:-build-bench}
 echo "gcstream benchmarks ($(nproc) cores; medians, shared machine: expect noise)"
 "$build/bench/bench_emulator_throughput" "${EMULATOR_RUNS:-5}"
+"$build/bench/bench_envelope_parse"

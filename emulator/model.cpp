@@ -850,6 +850,12 @@ std::string model::inject(const std::string& text, const instant& now) {
     } else if (variant == "truncated") {
       auto whole = make_event_frame(topic, 0, now.wall_ms, "truncated");
       frame = whole.substr(0, whole.size() / 2);
+    } else if (variant == "invalid_utf8") {
+      // Well-formed JSON with a broken UTF-8 sequence inside a string: a
+      // text frame no conforming server sends, and no client may accept.
+      frame = R"({"topicName":")" + topic
+              + R"(","version":"2","eventBody":{"note":"caf)" + std::string{"\xC3\x28"}
+              + R"("},"metadata":{"CorrelationId":")" + correlation_id() + "\"}}";
     } else if (variant == "wrong_types") {
       frame = R"({"topicName":42,"version":2,"eventBody":"not an object",)"
               R"("metadata":{"CorrelationId":17}})";
@@ -860,8 +866,8 @@ std::string model::inject(const std::string& text, const instant& now) {
               + R"("},"metadata":{"CorrelationId":")" + correlation_id()
               + "\"}}";
     } else {
-      return "variant: expected invalid_json, truncated, wrong_types or "
-             "oversized";
+      return "variant: expected invalid_json, truncated, wrong_types, "
+             "invalid_utf8 or oversized";
     }
     auto open = open_targets();
     for (auto* ch : open)

@@ -1,0 +1,225 @@
+#include "runtime/envelope.hpp"
+
+#include <cstring>
+
+#include <simdjson.h>
+
+#include "runtime/iso8601.hpp"
+
+namespace gcstream {
+
+namespace sj = simdjson;
+namespace od = simdjson::ondemand;
+
+std::vector<timestamp_rule> default_timestamp_rules() {
+  return {
+    {"v2.detail.events.conversation.*", "/eventBody/eventTime",
+     timestamp_format::epoch_ms},
+    {"v2.users.*.presence", "/eventBody/modifiedDate",
+     timestamp_format::iso8601},
+    {"v2.users.*.routingStatus", "/eventBody/routingStatus/startTime",
+     timestamp_format::iso8601},
+  };
+}
+
+namespace {
+
+bool glob(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*')
+    ++p;
+  return p == pattern.size();
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+} // namespace
+
+class envelope_parser::impl {
+public:
+  struct compiled {
+    std::string pattern;
+    /// The pointer's first key ("eventBody") and the rest ("/eventTime").
+    std::string first;
+    std::string rest;
+    timestamp_format format;
+  };
+
+  impl(std::vector<timestamp_rule> rules, std::string id_key)
+    : id_key_(std::move(id_key)) {
+    for (auto& r : rules) {
+      std::string ptr = r.pointer;
+      if (ptr.empty() || ptr[0] != '/')
+        ptr = "/" + ptr;
+      auto slash = ptr.find('/', 1);
+      compiled c;
+      c.pattern = r.topic_pattern;
+      c.first = ptr.substr(1, slash == std::string::npos ? std::string::npos
+                                                         : slash - 1);
+      c.rest = slash == std::string::npos ? "" : ptr.substr(slash);
+      c.format = r.format;
+      rules_.push_back(std::move(c));
+    }
+  }
+
+  frame_kind parse(const char* data, size_t size, size_t capacity,
+                   int64_t arrival_ms, envelope& out);
+
+private:
+  // The rule of a topic, cached: topics repeat, globs cost.
+  const compiled* rule_for(const std::string& topic) {
+    auto it = cache_.find(topic);
+    if (it == cache_.end()) {
+      if (cache_.size() >= 4096)
+        cache_.clear();
+      int found = -1;
+      for (size_t i = 0; i < rules_.size(); ++i)
+        if (glob(rules_[i].pattern, topic)) {
+          found = static_cast<int>(i);
+          break;
+        }
+      it = cache_.emplace(topic, found).first;
+    }
+    return it->second < 0 ? nullptr : &rules_[static_cast<size_t>(it->second)];
+  }
+
+  static frame_kind malformed(envelope& out, std::string what,
+                              sj::error_code err) {
+    out.kind = frame_kind::malformed;
+    out.error = std::move(what);
+    if (err != sj::SUCCESS) {
+      out.error += ": ";
+      out.error += sj::error_message(err);
+    }
+    return out.kind;
+  }
+
+  od::parser parser_;
+  std::vector<compiled> rules_;
+  std::string id_key_;
+  std::unordered_map<std::string, int> cache_;
+};
+
+frame_kind envelope_parser::impl::parse(const char* data, size_t size,
+                                        size_t capacity, int64_t arrival_ms,
+                                        envelope& out) {
+  out.topic.clear();
+  out.id.clear();
+  out.error.clear();
+  out.ts_ms = arrival_ms;
+  out.ts_from_event = false;
+  od::document doc;
+  if (auto err = parser_.iterate(data, size, capacity).get(doc))
+    return malformed(out, "not a JSON document", err);
+  std::string_view sv;
+  if (auto err = doc["topicName"].get_string().get(sv))
+    return malformed(out, "topicName: expected a string", err);
+  out.topic.assign(sv);
+  if (out.topic == "channel.metadata") {
+    auto err = doc["eventBody"]["message"].get_string().get(sv);
+    if (err == sj::SUCCESS && sv == "WebSocket Heartbeat")
+      return out.kind = frame_kind::heartbeat;
+    if (err == sj::SUCCESS && sv == "pong")
+      return out.kind = frame_kind::pong;
+    return out.kind = frame_kind::metadata;
+  }
+  if (starts_with(out.topic, "v2.system.")) {
+    if (out.topic == "v2.system.socket_closing")
+      return out.kind = frame_kind::socket_closing;
+    if (starts_with(out.topic, "v2.system.no_longer_subscribed"))
+      return out.kind = frame_kind::no_longer_subscribed;
+    if (starts_with(out.topic, "v2.system.token_revoked"))
+      return out.kind = frame_kind::token_revoked;
+    return out.kind = frame_kind::system;
+  }
+  // An event: eventBody must be an object.
+  od::json_type type;
+  if (auto err = doc["eventBody"].type().get(type))
+    return malformed(out, "eventBody: missing", err);
+  if (type != od::json_type::object)
+    return malformed(out, "eventBody: expected an object", sj::SUCCESS);
+  if (const compiled* rule = rule_for(out.topic)) {
+    od::value v;
+    auto err = doc[rule->first].get(v);
+    if (!err && !rule->rest.empty())
+      err = v.at_pointer(rule->rest).get(v);
+    if (!err) {
+      int64_t ts = 0;
+      if (rule->format == timestamp_format::epoch_ms) {
+        err = v.get_int64().get(ts);
+      } else if (!(err = v.get_string().get(sv))
+                 && !iso8601_to_epoch_ms(sv, ts)) {
+        err = sj::INCORRECT_TYPE;
+      }
+      if (!err) {
+        out.ts_ms = ts;
+        out.ts_from_event = true;
+      }
+    }
+    // A missing or unreadable timestamp falls back to the arrival time; a
+    // broken document does not.
+    if (err && err != sj::NO_SUCH_FIELD && err != sj::INCORRECT_TYPE
+        && err != sj::NUMBER_OUT_OF_RANGE && err != sj::INVALID_JSON_POINTER)
+      return malformed(out, "eventBody", err);
+  }
+  auto err = doc["metadata"]["CorrelationId"].get_string().get(sv);
+  if (!err) {
+    out.id.assign(sv);
+  } else if (err != sj::NO_SUCH_FIELD) {
+    return malformed(out, "metadata.CorrelationId: expected a string", err);
+  } else if (!id_key_.empty()) {
+    od::value v;
+    if (!doc["eventBody"][id_key_].get(v)) {
+      int64_t n;
+      if (!v.get_string().get(sv))
+        out.id.assign(sv);
+      else if (!v.get_int64().get(n))
+        out.id = std::to_string(n);
+    }
+  }
+  return out.kind = frame_kind::event;
+}
+
+envelope_parser::envelope_parser(std::vector<timestamp_rule> rules,
+                                 std::string id_body_key)
+  : impl_(std::make_unique<impl>(std::move(rules), std::move(id_body_key))) {
+}
+
+envelope_parser::~envelope_parser() = default;
+
+frame_kind envelope_parser::parse(const char* data, size_t size,
+                                  size_t capacity, int64_t arrival_ms,
+                                  envelope& out) {
+  return impl_->parse(data, size, capacity, arrival_ms, out);
+}
+
+frame_kind envelope_parser::parse(std::string_view frame, int64_t arrival_ms,
+                                  envelope& out) {
+  std::string padded;
+  padded.reserve(frame.size() + padding());
+  padded.assign(frame);
+  return impl_->parse(padded.data(), padded.size(), padded.capacity(),
+                      arrival_ms, out);
+}
+
+size_t envelope_parser::padding() {
+  return sj::SIMDJSON_PADDING;
+}
+
+} // namespace gcstream

@@ -1,0 +1,115 @@
+#pragma once
+
+// The per-frame hot path: reads a notification frame's envelope with
+// simdjson's On-Demand API (topicName, metadata.CorrelationId and the
+// configured ordering timestamp) and says what kind of frame it is. The
+// frame's bytes are not copied or re-serialized here: the caller keeps them
+// whole (frame_ref) and sinks build a DOM only if they want one.
+//
+// Valid JSON is not fully validated: On-Demand checks the structure it walks
+// and the UTF-8 of the whole frame (error UTF8_ERROR, read or not), but not
+// the parts it skips. So bad UTF-8 anywhere, an unclosed string, a missing
+// field or a wrong type is a malformed frame; a typo deep in an unread part
+// of eventBody is the sink's to find.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace gcstream {
+
+/// How a timestamp field is written.
+enum class timestamp_format {
+  /// A JSON integer of milliseconds since the epoch.
+  epoch_ms,
+  /// A JSON string in ISO-8601 with a zone.
+  iso8601,
+};
+
+/// Where a topic's ordering timestamp is.
+struct timestamp_rule {
+  /// Topic pattern; '*' matches any run of characters.
+  std::string topic_pattern;
+  /// JSON pointer into the frame ("/eventBody/eventTime").
+  std::string pointer;
+  timestamp_format format = timestamp_format::epoch_ms;
+};
+
+/// The rules of PROTOCOL.md's topic families: conversation detail events
+/// (eventTime, epoch ms), presence (modifiedDate), routing status
+/// (routingStatus.startTime).
+std::vector<timestamp_rule> default_timestamp_rules();
+
+/// What a frame is.
+enum class frame_kind {
+  /// A notification on a subscribed topic: goes to the sinks.
+  event,
+  /// channel.metadata "WebSocket Heartbeat".
+  heartbeat,
+  /// channel.metadata "pong", the answer to our ping.
+  pong,
+  /// Another channel.metadata message.
+  metadata,
+  /// v2.system.socket_closing.
+  socket_closing,
+  /// v2.system.no_longer_subscribed.<id>.
+  no_longer_subscribed,
+  /// v2.system.token_revoked.<id>.
+  token_revoked,
+  /// Another v2.system.* topic.
+  system,
+  /// Not a notification frame: see envelope::error.
+  malformed,
+};
+
+/// What the parser read from one frame.
+struct envelope {
+  frame_kind kind = frame_kind::malformed;
+  std::string topic;
+  /// metadata.CorrelationId, or the configured eventBody key; may be empty.
+  std::string id;
+  /// The ordering timestamp, or the arrival time when the topic has no rule
+  /// or the event lacks the field.
+  int64_t ts_ms = 0;
+  /// Whether ts_ms came from the event (not the arrival time).
+  bool ts_from_event = false;
+  /// Why the frame is malformed.
+  std::string error;
+};
+
+/// Parses envelopes. Not thread-safe: one per thread (the Asio thread that
+/// receives the frames).
+class envelope_parser {
+public:
+  /// `id_body_key`: the eventBody field used as the dedupe key when
+  /// metadata.CorrelationId is absent ("" for none).
+  explicit envelope_parser(std::vector<timestamp_rule> rules =
+                             default_timestamp_rules(),
+                           std::string id_body_key = "");
+  ~envelope_parser();
+
+  envelope_parser(const envelope_parser&) = delete;
+  envelope_parser& operator=(const envelope_parser&) = delete;
+
+  /// Parses `frame`, whose buffer must have at least `padding()` readable
+  /// bytes past its end (`capacity` counts them). `arrival_ms` is the
+  /// fallback timestamp. Fills `out` and returns out.kind.
+  frame_kind parse(const char* data, size_t size, size_t capacity,
+                   int64_t arrival_ms, envelope& out);
+
+  /// Convenience for tests and cold paths: copies into a padded buffer.
+  frame_kind parse(std::string_view frame, int64_t arrival_ms, envelope& out);
+
+  /// Bytes of padding the parser may read past a frame's end.
+  static size_t padding();
+
+  class impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace gcstream

@@ -1,0 +1,142 @@
+#include "runtime/envelope.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include "runtime/iso8601.hpp"
+
+using namespace gcstream;
+
+namespace {
+
+const int64_t arrival = 1763800099999;
+
+struct envelope_fixture {
+  envelope_parser parser;
+  envelope env;
+
+  frame_kind parse(std::string_view frame) {
+    return parser.parse(frame, arrival, env);
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(iso8601_tests)
+
+BOOST_AUTO_TEST_CASE(reads_zones_fractions_and_refuses_bad_dates) {
+  int64_t t = 0;
+  BOOST_CHECK(iso8601_to_epoch_ms("2025-11-22T08:26:40.123Z", t));
+  BOOST_CHECK_EQUAL(t, 1763800000123);
+  BOOST_CHECK(iso8601_to_epoch_ms("2025-11-22T10:26:40.123+02:00", t));
+  BOOST_CHECK_EQUAL(t, 1763800000123);
+  BOOST_CHECK(iso8601_to_epoch_ms("2025-11-22T03:26:40.1234567-0500", t));
+  BOOST_CHECK_EQUAL(t, 1763800000123);
+  BOOST_CHECK(iso8601_to_epoch_ms("1969-12-31T23:59:59.999Z", t));
+  BOOST_CHECK_EQUAL(t, -1);
+  BOOST_CHECK(iso8601_to_epoch_ms("2024-02-29 00:00:00Z", t));
+  BOOST_CHECK(!iso8601_to_epoch_ms("2023-02-29T00:00:00Z", t));
+  BOOST_CHECK(!iso8601_to_epoch_ms("2025-11-22T08:26:40", t)); // no zone
+  BOOST_CHECK(!iso8601_to_epoch_ms("2025-11-22T08:26:40.Z", t));
+  BOOST_CHECK(!iso8601_to_epoch_ms("2025-13-01T00:00:00Z", t));
+  BOOST_CHECK(!iso8601_to_epoch_ms("", t));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(envelope_tests, envelope_fixture)
+
+BOOST_AUTO_TEST_CASE(conversation_detail_event_orders_by_event_time) {
+  BOOST_CHECK(parse(R"({"topicName":"v2.detail.events.conversation.c1.customer.start",)"
+                    R"("version":"2","eventBody":{"eventTime":1763800000123,)"
+                    R"("conversationId":"c1"},"metadata":{"CorrelationId":"cid-1"}})")
+              == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.topic, "v2.detail.events.conversation.c1.customer.start");
+  BOOST_CHECK_EQUAL(env.id, "cid-1");
+  BOOST_CHECK_EQUAL(env.ts_ms, 1763800000123);
+  BOOST_CHECK(env.ts_from_event);
+}
+
+BOOST_AUTO_TEST_CASE(presence_and_routing_status_use_iso_times) {
+  BOOST_CHECK(parse(R"({"metadata":{"CorrelationId":"p"},"topicName":"v2.users.u1.presence",)"
+                    R"("eventBody":{"modifiedDate":"2025-11-22T08:26:40.123Z"}})")
+              == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.ts_ms, 1763800000123); // any key order
+  BOOST_CHECK_EQUAL(env.id, "p");
+  parse(R"({"topicName":"v2.users.u1.routingStatus","eventBody":{"routingStatus":)"
+        R"({"status":"IDLE","startTime":"2025-11-22T08:26:41.000Z"}},)"
+        R"("metadata":{"CorrelationId":"r"}})");
+  BOOST_CHECK_EQUAL(env.ts_ms, 1763800001000);
+}
+
+BOOST_AUTO_TEST_CASE(no_rule_or_no_field_means_arrival_time) {
+  parse(R"({"topicName":"v2.routing.queues.q1.conversations","eventBody":{"id":"x"},)"
+        R"("metadata":{"CorrelationId":"q"}})");
+  BOOST_CHECK(env.kind == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.ts_ms, arrival);
+  BOOST_CHECK(!env.ts_from_event);
+  parse(R"({"topicName":"v2.users.u1.presence","eventBody":{"id":"u1"},)"
+        R"("metadata":{"CorrelationId":"p"}})"); // modifiedDate is optional
+  BOOST_CHECK(env.kind == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.ts_ms, arrival);
+  parse(R"({"topicName":"v2.users.u1.presence","eventBody":{"modifiedDate":"yesterday"},)"
+        R"("metadata":{"CorrelationId":"p"}})");
+  BOOST_CHECK(env.kind == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.ts_ms, arrival);
+}
+
+BOOST_AUTO_TEST_CASE(custom_rules_and_a_body_key_for_ids) {
+  envelope_parser custom{{{"v2.custom.*", "/eventBody/at/when", timestamp_format::epoch_ms}},
+                         "eventId"};
+  custom.parse(R"({"topicName":"v2.custom.x","eventBody":{"eventId":77,"at":{"when":5}}})",
+               arrival, env);
+  BOOST_CHECK(env.kind == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.id, "77");
+  BOOST_CHECK_EQUAL(env.ts_ms, 5);
+  parse(R"({"topicName":"v2.custom.x","eventBody":{"eventId":"e"}})");
+  BOOST_CHECK_EQUAL(env.id, ""); // the default parser has no body key
+}
+
+BOOST_AUTO_TEST_CASE(channel_metadata_and_system_topics_are_told_apart) {
+  BOOST_CHECK(parse(R"({"topicName":"channel.metadata","eventBody":{"message":"WebSocket Heartbeat"}})")
+              == frame_kind::heartbeat);
+  BOOST_CHECK(parse(R"({"topicName":"channel.metadata","eventBody":{"message":"pong"}})")
+              == frame_kind::pong);
+  BOOST_CHECK(parse(R"({"topicName":"channel.metadata","eventBody":{}})")
+              == frame_kind::metadata);
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.socket_closing","eventBody":{}})")
+              == frame_kind::socket_closing);
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.no_longer_subscribed.ch1","eventBody":)"
+                    R"({"systemTopicType":"no_longer_subscribed"}})")
+              == frame_kind::no_longer_subscribed);
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.token_revoked.ch1","eventBody":{}})")
+              == frame_kind::token_revoked);
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.subscription_changed.ch1","eventBody":{}})")
+              == frame_kind::system);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_frames_say_why) {
+  for (auto bad : {"", "hello", R"({"topicName":"v2.users.u.presence" "eventBody":{}})",
+                   R"({"topicName":"v2.users.u.presence","eventBody":{"modifiedDate":"20)",
+                   R"({"topicName":42,"eventBody":{}})",
+                   R"({"topicName":"v2.users.u.presence","eventBody":"text"})",
+                   R"({"topicName":"v2.users.u.presence","metadata":{}})",
+                   R"({"topicName":"v2.users.u.presence","eventBody":{},"metadata":{"CorrelationId":17}})"}) {
+    BOOST_CHECK_MESSAGE(parse(bad) == frame_kind::malformed, "accepted: " << bad);
+    BOOST_CHECK(!env.error.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_anywhere_is_malformed) {
+  // The bad byte sits in a field the parser never reads: simdjson's first
+  // stage still refuses it, so websocketpp need not check UTF-8 too.
+  std::string frame = R"({"topicName":"v2.users.u.presence","eventBody":{"note":"caf)";
+  frame += '\xC3';
+  frame += '\x28';
+  frame += R"("},"metadata":{"CorrelationId":"x"}})";
+  BOOST_CHECK(parse(frame) == frame_kind::malformed);
+  BOOST_CHECK_MESSAGE(env.error.find("UTF-8") != std::string::npos
+                        || env.error.find("UTF8") != std::string::npos,
+                      env.error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
