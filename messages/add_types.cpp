@@ -4,6 +4,7 @@
 #include "messages/errors.hpp"
 #include "messages/event.hpp"
 #include "messages/http.hpp"
+#include "messages/session.hpp"
 
 namespace gcstream {
 
@@ -14,6 +15,11 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<event_batch>("gcstream::event_batch");
   cfg.add_message_type<http_response>("gcstream::http_response");
   cfg.add_message_type<audit_event>("gcstream::audit_event");
+  cfg.add_message_type<frame_notice>("gcstream::frame_notice");
+  cfg.add_message_type<std::vector<frame_notice>>(
+    "std::vector<gcstream::frame_notice>");
+  cfg.add_message_type<ws_close_report>("gcstream::ws_close_report");
+  cfg.add_message_type<channel_info>("gcstream::channel_info");
   // access_token is local only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE): a token never
   // goes to another node.
   cfg.add_error_category(

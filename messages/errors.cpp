@@ -34,6 +34,18 @@ const char* to_string(errc x) {
       return "bad_token_response";
     case errc::retry_after_beyond_cap:
       return "retry_after_beyond_cap";
+    case errc::socket_closed:
+      return "socket_closed";
+    case errc::heartbeat_timeout:
+      return "heartbeat_timeout";
+    case errc::connect_failed:
+      return "connect_failed";
+    case errc::api_failed:
+      return "api_failed";
+    case errc::all_topics_rejected:
+      return "all_topics_rejected";
+    case errc::too_many_topics:
+      return "too_many_topics";
     case errc::bad_config:
       return "bad_config";
   }

@@ -51,6 +51,19 @@ enum class errc : uint8_t {
   /// The login service asked to wait longer than the configured cap.
   /// Retriable, later.
   retry_after_beyond_cap,
+  // -- sessions (actors/session_actor) --
+  /// The WebSocket closed without our asking. Retriable.
+  socket_closed,
+  /// No frame for longer than the heartbeat timeout. Retriable.
+  heartbeat_timeout,
+  /// The WebSocket could not be opened. Retriable.
+  connect_failed,
+  /// A REST call of the session failed (the context says which). Retriable.
+  api_failed,
+  /// The service refused every topic of the session. Fatal.
+  all_topics_rejected,
+  /// More topics than the channels of one client can hold. Fatal.
+  too_many_topics,
   // -- configuration --
   /// A setting is missing or out of range. Fatal.
   bad_config,
@@ -66,6 +79,10 @@ constexpr bool is_retriable(errc x) {
     case errc::http_status_retriable:
     case errc::bad_token_response:
     case errc::retry_after_beyond_cap:
+    case errc::socket_closed:
+    case errc::heartbeat_timeout:
+    case errc::connect_failed:
+    case errc::api_failed:
       return true;
     default:
       return false;

@@ -1,0 +1,550 @@
+#include "actors/session_actor.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/errors.hpp"
+#include "runtime/iso8601.hpp"
+
+namespace gcstream {
+
+using namespace std::chrono;
+using json = nlohmann::json;
+
+namespace {
+
+using fields = std::vector<std::pair<std::string, std::string>>;
+
+int64_t now_ms(session_pointer self) {
+  return duration_cast<milliseconds>(self->clock().now().time_since_epoch())
+    .count();
+}
+
+int64_t wall_ms() {
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+void audit(session_pointer self, std::string event, fields f = {}) {
+  if (self->state.deps.observer)
+    self->send(self->state.deps.observer,
+               audit_event{self->state.cfg.tenant, std::move(event), std::move(f)});
+}
+
+std::string prefix(session_pointer self) {
+  return "tenant " + self->state.cfg.tenant + ": ";
+}
+
+// A printable excerpt of a frame for the audit log: at most 100 bytes,
+// control and non-ASCII bytes escaped.
+std::string excerpt(const std::string& frame) {
+  std::string out;
+  for (size_t i = 0; i < frame.size() && i < 100; ++i) {
+    auto c = static_cast<unsigned char>(frame[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (frame.size() > 100)
+    out += "...";
+  return out;
+}
+
+// Ends the session with `err`: closes its sockets, reports, quits.
+void finish(session_pointer self, caf::error err) {
+  auto& st = self->state;
+  if (st.closing)
+    return;
+  st.closing = true;
+  for (auto& [id, l] : st.links)
+    st.deps.ws->close(l.conn, 1000, "session ending");
+  self->quit(std::move(err));
+}
+
+void fail(session_pointer self, errc code, const std::string& why) {
+  finish(self, make_error(code, prefix(self) + why));
+}
+
+// -- REST -------------------------------------------------------------------
+
+void call(session_pointer self, std::string method, std::string path,
+          std::string body,
+          std::function<void(caf::expected<http_response>)> then) {
+  auto& st = self->state;
+  http_request req;
+  req.method = std::move(method);
+  req.url = st.cfg.api_url + path;
+  req.headers.emplace_back("Authorization", "Bearer " + st.token.reveal());
+  if (!body.empty() || req.method == "PUT" || req.method == "POST") {
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = std::move(body);
+  }
+  auto id = ++st.next_call;
+  st.calls.emplace(id, std::move(then));
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  st.deps.http->submit(std::move(req), [weak, id](caf::expected<http_response> r) {
+    auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak);
+    if (!strong)
+      return;
+    auto hdl = caf::actor_cast<session_actor>(strong);
+    if (r)
+      caf::anon_send(hdl, http_done_atom::value, id, std::move(*r));
+    else
+      caf::anon_send(hdl, http_done_atom::value, id, std::move(r.error()));
+  });
+}
+
+// Turns an HTTP result into a JSON body, or ends the session with a reason.
+// A 401 also tells the token actor that its token was refused.
+bool ok_json(session_pointer self, const caf::expected<http_response>& r,
+             const char* what, json& out, long expected_status = 200) {
+  auto& st = self->state;
+  if (!r) {
+    finish(self, make_error(is_retriable(r.error()) ? errc::api_failed
+                                                    : code_of(r.error()),
+                            prefix(self) + what + ": " + reason_of(r.error())));
+    return false;
+  }
+  if (r->status == 401)
+    self->send(st.deps.token, invalidate_atom::value, st.token.generation(),
+               std::string{"401 from "} + what);
+  if (r->status != expected_status) {
+    std::string why = std::string{what} + ": HTTP " + std::to_string(r->status);
+    if (r->retry_after_ms >= 0)
+      why += " (Retry-After " + std::to_string(r->retry_after_ms / 1000) + " s)";
+    bool fatal = r->status == 400 || r->status == 403 || r->status == 404;
+    finish(self, make_error(fatal ? errc::http_status_fatal : errc::api_failed,
+                            prefix(self) + why));
+    return false;
+  }
+  out = json::parse(r->body, nullptr, false);
+  if (r->status != 204 && out.is_discarded()) {
+    fail(self, errc::api_failed, std::string{what} + ": the body is not JSON");
+    return false;
+  }
+  return true;
+}
+
+std::string topics_body(const std::vector<std::string>& topics) {
+  json body = json::array();
+  for (auto& t : topics)
+    body.push_back(json{{"id", t}});
+  return body.dump();
+}
+
+void connect(session_pointer self, const channel_info& ch);
+void schedule_resubscribe(session_pointer self);
+
+// Subscribes `ch` (again) with ignoreErrors; then `next`.
+void subscribe(session_pointer self, channel_info ch,
+               std::function<void(channel_info)> next) {
+  auto& st = self->state;
+  call(self, "PUT",
+       "/api/v2/notifications/channels/" + ch.id + "/subscriptions?ignoreErrors=true",
+       topics_body(st.cfg.topics), [=](caf::expected<http_response> r) {
+         json body;
+         if (!ok_json(self, r, "subscribing", body))
+           return;
+         std::vector<std::string> rejected;
+         size_t permitted = 0;
+         if (body.contains("entities") && body["entities"].is_array())
+           for (auto& e : body["entities"]) {
+             if (e.value("state", "Permitted") == "Rejected")
+               rejected.push_back(e.value("id", "") + " ("
+                                  + e.value("rejectionReason", "") + ")");
+             else
+               ++permitted;
+           }
+         std::string list;
+         for (auto& r : rejected)
+           list += (list.empty() ? "" : ", ") + r;
+         audit(self, "subscribed",
+               {{"channel", ch.id},
+                {"permitted", std::to_string(permitted)},
+                {"rejected", std::to_string(rejected.size())},
+                {"rejected_topics", list}});
+         if (permitted == 0 && !self->state.cfg.topics.empty()) {
+           fail(self, errc::all_topics_rejected,
+                "the service rejected every topic: " + list);
+           return;
+         }
+         next(ch);
+       });
+}
+
+// Creates a channel, subscribes it, then `next`.
+void create_channel(session_pointer self, std::function<void(channel_info)> next) {
+  call(self, "POST", "/api/v2/notifications/channels", "",
+       [=](caf::expected<http_response> r) {
+         json body;
+         if (!ok_json(self, r, "creating a channel", body))
+           return;
+         channel_info ch;
+         ch.id = body.value("id", "");
+         ch.connect_uri = body.value("connectUri", "");
+         int64_t expires = 0;
+         if (iso8601_to_epoch_ms(body.value("expires", ""), expires))
+           ch.expires_ms = expires;
+         if (ch.id.empty() || ch.connect_uri.empty()) {
+           fail(self, errc::api_failed, "the channel has no id or connectUri");
+           return;
+         }
+         if (ch.expires_ms > 0)
+           self->state.channel_ttl_ms = ch.expires_ms - wall_ms();
+         subscribe(self, ch, next);
+       });
+}
+
+void start(session_pointer self) {
+  auto& st = self->state;
+  if (st.cfg.topics.size() > 1000) {
+    fail(self, errc::too_many_topics,
+         std::to_string(st.cfg.topics.size())
+           + " topics: a channel holds at most 1000");
+    return;
+  }
+  auto& resume = st.cfg.resume;
+  if (resume.id.empty()) {
+    create_channel(self, [=](channel_info ch) { connect(self, ch); });
+    return;
+  }
+  // The channel of an earlier session: its subscriptions live on the
+  // server, so reconnect to it when it still exists.
+  call(self, "HEAD", "/api/v2/notifications/channels/" + resume.id, "",
+       [=](caf::expected<http_response> r) {
+         if (r && r->status == 200) {
+           audit(self, "channel_reused", {{"channel", resume.id}});
+           subscribe(self, resume, [=](channel_info ch) { connect(self, ch); });
+           return;
+         }
+         if (r && r->status == 404) {
+           audit(self, "channel_gone", {{"channel", resume.id}});
+           create_channel(self, [=](channel_info ch) { connect(self, ch); });
+           return;
+         }
+         json ignored;
+         ok_json(self, r, "checking the channel", ignored);
+       });
+}
+
+// -- sockets ----------------------------------------------------------------
+
+void connect(session_pointer self, const channel_info& ch) {
+  auto& st = self->state;
+  auto link_id = ++st.next_link;
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto send_to = [weak](auto&&... xs) {
+    if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
+      caf::anon_send(caf::actor_cast<session_actor>(strong),
+                     std::forward<decltype(xs)>(xs)...);
+  };
+  auto parser = std::make_shared<envelope_parser>(st.cfg.timestamp_rules,
+                                                  st.cfg.id_body_key);
+  std::string tenant = st.cfg.tenant;
+  ws_handlers h;
+  h.on_open = [=] { send_to(ws_open_atom::value, link_id); };
+  // Runs on the Asio thread: only the envelope is read, the frame is kept
+  // whole and moved (not copied) into the event.
+  h.on_frames = [=](std::vector<std::string>&& frames, int64_t arrival) {
+    event_batch batch;
+    batch.tenant = tenant;
+    batch.events.reserve(frames.size());
+    std::vector<frame_notice> notices;
+    envelope env;
+    for (auto& f : frames) {
+      auto kind = parser->parse(f.data(), f.size(), f.capacity(), arrival, env);
+      if (kind == frame_kind::event) {
+        batch.events.push_back(event{std::move(env.topic), std::move(env.id),
+                                     env.ts_ms, arrival, false,
+                                     frame_ref{std::move(f)}});
+        continue;
+      }
+      frame_notice n;
+      n.kind = static_cast<uint8_t>(kind);
+      n.topic = env.topic;
+      if (kind == frame_kind::malformed)
+        n.detail = env.error + "; frame: " + excerpt(f);
+      notices.push_back(std::move(n));
+    }
+    send_to(ws_frames_atom::value, link_id, std::move(batch), std::move(notices));
+  };
+  h.on_closed = [=](const ws_close_info& i) {
+    send_to(ws_closed_atom::value, link_id,
+            ws_close_report{i.was_open, i.requested, i.remote_code,
+                            i.remote_reason, i.local_code, i.error,
+                            i.http_status});
+  };
+  audit(self, "connecting", {{"channel", ch.id}});
+  auto conn = st.deps.ws->connect(ch.connect_uri, std::move(h));
+  if (!conn) {
+    finish(self, make_error(code_of(conn.error()),
+                            prefix(self) + reason_of(conn.error())));
+    return;
+  }
+  st.links[link_id] = session_state::link{*conn, ch, false};
+  if (st.current == 0)
+    st.current = link_id;
+  else
+    st.rolling_to = link_id;
+}
+
+void start_timers(session_pointer self) {
+  auto& st = self->state;
+  auto gen = ++st.timer_gen;
+  self->delayed_send(self, st.cfg.ping_interval, ping_atom::value, gen);
+  auto check = std::max(milliseconds{10}, st.cfg.heartbeat_timeout / 4);
+  self->delayed_send(self, check, watchdog_atom::value, gen);
+  schedule_resubscribe(self);
+}
+
+void schedule_resubscribe(session_pointer self) {
+  auto& st = self->state;
+  if (st.channel_ttl_ms <= 0)
+    return;
+  auto delay = milliseconds{static_cast<int64_t>(
+    double(st.channel_ttl_ms) * std::clamp(st.cfg.resubscribe_fraction, 0.1, 0.95))};
+  self->delayed_send(self, delay, resubscribe_atom::value, st.timer_gen);
+}
+
+// Offers batch `seq` to the ingest actor; it stays in `unacked` until the
+// acknowledgement, and is offered again when the ingest actor died with it.
+void offer(session_pointer self, uint64_t seq) {
+  auto& st = self->state;
+  auto it = st.unacked.find(seq);
+  if (it == st.unacked.end())
+    return;
+  self->request(st.deps.ingest, caf::infinite, ingest_atom::value, it->second)
+    .then([=](uint64_t acked) { self->state.unacked.erase(acked); },
+          [=](caf::error&) {
+            if (self->state.resend_pending)
+              return;
+            self->state.resend_pending = true;
+            self->delayed_send(self, milliseconds{100}, resend_atom::value);
+          });
+}
+
+void deliver(session_pointer self, event_batch batch) {
+  auto& st = self->state;
+  if (batch.events.empty())
+    return;
+  batch.seq = ++st.next_seq;
+  st.events += batch.events.size();
+  auto seq = batch.seq;
+  st.unacked.emplace(seq, std::move(batch));
+  offer(self, seq);
+}
+
+// The old socket goes once the new one is open: make before break.
+void rollover(session_pointer self, const std::string& why) {
+  auto& st = self->state;
+  if (st.rolling_to != 0 || st.closing)
+    return;
+  audit(self, "rollover_started", {{"reason", why}});
+  st.rolling_to = ~uint64_t{0}; // reserved until the new link exists
+  create_channel(self, [=](channel_info ch) {
+    self->state.rolling_to = 0;
+    connect(self, ch);
+  });
+}
+
+} // namespace
+
+session_actor::behavior_type session_actor_impl(session_pointer self,
+                                                session_settings cfg,
+                                                session_deps deps) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.deps = std::move(deps);
+  self->request(st.deps.token, st.cfg.token_timeout, token_atom::value,
+                caf::timespan{0})
+    .then(
+      [=](const access_token& t) {
+        self->state.token = t;
+        start(self);
+      },
+      [=](caf::error& err) {
+        finish(self, make_error(code_of(err) == errc::none ? errc::api_failed
+                                                            : code_of(err),
+                                prefix(self) + "no token: " + reason_of(err)));
+      });
+  return {
+    [=](ws_open_atom, uint64_t link_id) {
+      auto& st = self->state;
+      auto it = st.links.find(link_id);
+      if (it == st.links.end() || st.closing)
+        return;
+      it->second.open = true;
+      st.last_frame_ms = now_ms(self);
+      audit(self, "connected", {{"channel", it->second.channel.id}});
+      if (st.deps.listener)
+        self->send(st.deps.listener, channel_atom::value, it->second.channel);
+      if (link_id == st.rolling_to) {
+        // The new socket is up: now the old one may go.
+        auto old = st.current;
+        st.current = link_id;
+        st.rolling_to = 0;
+        if (auto o = st.links.find(old); o != st.links.end())
+          st.deps.ws->close(o->second.conn, 1000, "rollover");
+        audit(self, "rollover_finished", {{"channel", it->second.channel.id}});
+      }
+      start_timers(self);
+    },
+    [=](ws_frames_atom, uint64_t link_id, event_batch& batch,
+        std::vector<frame_notice>& notices) {
+      auto& st = self->state;
+      if (st.links.count(link_id) == 0)
+        return;
+      if (link_id == st.current)
+        st.last_frame_ms = now_ms(self);
+      deliver(self, std::move(batch));
+      for (auto& n : notices) {
+        switch (static_cast<frame_kind>(n.kind)) {
+          case frame_kind::malformed:
+            ++st.malformed;
+            audit(self, "malformed_frame", {{"detail", n.detail}});
+            break;
+          case frame_kind::socket_closing:
+            if (link_id == st.current)
+              rollover(self, "socket_closing");
+            break;
+          case frame_kind::no_longer_subscribed:
+            if (link_id == st.current)
+              rollover(self, "no_longer_subscribed");
+            break;
+          case frame_kind::token_revoked: {
+            audit(self, "token_revoked", {});
+            self->send(st.deps.token, invalidate_atom::value,
+                       st.token.generation(), std::string{"token_revoked"});
+            self->request(st.deps.token, st.cfg.token_timeout,
+                          token_atom::value, caf::timespan{0})
+              .then([=](const access_token& t) { self->state.token = t; },
+                    [=](caf::error& err) {
+                      finish(self, make_error(code_of(err) == errc::none
+                                                ? errc::api_failed
+                                                : code_of(err),
+                                              prefix(self) + "no token: "
+                                                + reason_of(err)));
+                    });
+            break;
+          }
+          default:
+            break; // heartbeats and pongs only prove the socket is alive
+        }
+      }
+    },
+    [=](ws_closed_atom, uint64_t link_id, const ws_close_report& r) {
+      auto& st = self->state;
+      auto it = st.links.find(link_id);
+      if (it == st.links.end())
+        return;
+      auto ch = it->second.channel;
+      st.links.erase(it);
+      std::string how = "remote " + std::to_string(r.remote_code)
+                        + (r.remote_reason.empty() ? "" : " " + r.remote_reason)
+                        + (r.local_code ? ", local " + std::to_string(r.local_code) : "")
+                        + (r.error.empty() ? "" : ", " + r.error);
+      audit(self, "disconnected",
+            {{"channel", ch.id},
+             {"code", std::to_string(r.remote_code)},
+             {"reason", how},
+             {"requested", r.requested ? "true" : "false"}});
+      if (st.closing || (r.requested && link_id != st.current))
+        return; // the old socket of a rollover, or our own end
+      if (link_id == st.current && st.rolling_to != 0) {
+        // The old socket went before the new one opened: wait for the new
+        // one (the gap is measured downstream).
+        st.current = 0;
+        return;
+      }
+      if (!r.was_open) {
+        fail(self, errc::connect_failed,
+             "cannot open the socket of channel " + ch.id + ": "
+               + (r.http_status ? "HTTP " + std::to_string(r.http_status) + ", "
+                                : "")
+               + r.error);
+        return;
+      }
+      if (r.local_code == 1009) {
+        fail(self, errc::socket_closed,
+             "a frame exceeded the maximum message size; channel " + ch.id);
+        return;
+      }
+      fail(self, errc::socket_closed, "the socket of channel " + ch.id
+                                        + " closed (" + how + ")");
+    },
+    [=](http_done_atom, uint64_t id, http_response& r) {
+      auto& calls = self->state.calls;
+      auto it = calls.find(id);
+      if (it == calls.end())
+        return;
+      auto then = std::move(it->second);
+      calls.erase(it);
+      if (!self->state.closing)
+        then(std::move(r));
+    },
+    [=](http_done_atom, uint64_t id, caf::error& err) {
+      auto& calls = self->state.calls;
+      auto it = calls.find(id);
+      if (it == calls.end())
+        return;
+      auto then = std::move(it->second);
+      calls.erase(it);
+      if (!self->state.closing)
+        then(std::move(err));
+    },
+    [=](ping_atom, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.timer_gen || st.closing)
+        return;
+      if (auto it = st.links.find(st.current); it != st.links.end())
+        st.deps.ws->send(it->second.conn, R"({"message":"ping"})");
+      self->delayed_send(self, st.cfg.ping_interval, ping_atom::value, gen);
+    },
+    [=](watchdog_atom, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.timer_gen || st.closing)
+        return;
+      auto silent = now_ms(self) - st.last_frame_ms;
+      if (silent > st.cfg.heartbeat_timeout.count()) {
+        // TCP may still say all is well: the socket is dead all the same.
+        if (auto it = st.links.find(st.current); it != st.links.end())
+          st.deps.ws->abort(it->second.conn);
+        fail(self, errc::heartbeat_timeout,
+             "no frame for " + std::to_string(silent) + " ms (timeout "
+               + std::to_string(st.cfg.heartbeat_timeout.count()) + " ms)");
+        return;
+      }
+      auto check = std::max(milliseconds{10}, st.cfg.heartbeat_timeout / 4);
+      self->delayed_send(self, check, watchdog_atom::value, gen);
+    },
+    [=](resubscribe_atom, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.timer_gen || st.closing)
+        return;
+      auto it = st.links.find(st.current);
+      if (it == st.links.end())
+        return;
+      // Subscribing again keeps the channel alive; no reconnect.
+      subscribe(self, it->second.channel, [=](channel_info) {
+        audit(self, "channel_extended", {});
+        schedule_resubscribe(self);
+      });
+    },
+    [=](resend_atom) {
+      self->state.resend_pending = false;
+      std::vector<uint64_t> seqs;
+      for (auto& [seq, batch] : self->state.unacked)
+        seqs.push_back(seq);
+      for (auto seq : seqs)
+        offer(self, seq);
+    },
+  };
+}
+
+} // namespace gcstream

@@ -1,0 +1,267 @@
+// The session actor against the emulator: events flow, faults end it with
+// the right reason, rollovers make before they break.
+
+#include "actors/session_actor.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
+
+#include "actors/token_actor.hpp"
+#include "messages/errors.hpp"
+#include "tests/support/live_fixture.hpp"
+
+using namespace gcstream;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string presence = "v2.users.6d2c5a1e-0000-0000-0000-000000000001.presence";
+
+emulator::config quick_heartbeats() {
+  auto c = test::emulator_fixture::default_config();
+  c.heartbeat_interval_ms = 100;
+  c.forbidden_topics = {"v2.users.*.conversations"};
+  return c;
+}
+
+struct session_fixture : test::live_fixture {
+  std::shared_ptr<ws_transport> ws = std::make_shared<ws_transport>();
+  token_actor tok;
+  ingest_actor ingest;
+  channel_listener listener;
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<event> received;
+  std::vector<channel_info> channels;
+
+  session_fixture() : test::live_fixture(quick_heartbeats()) {
+    token_settings ts;
+    ts.tenant = "acme";
+    ts.login_url = base;
+    ts.client_id = "app";
+    ts.client_secret = "s3cret-Value";
+    tok = sys.spawn(token_actor_impl, ts, http, recorder);
+    ingest = sys.spawn([this](ingest_actor::pointer) -> ingest_actor::behavior_type {
+      return {[this](ingest_atom, const event_batch& b) {
+        std::lock_guard<std::mutex> g{m};
+        received.insert(received.end(), b.events.begin(), b.events.end());
+        cv.notify_all();
+        return b.seq;
+      }};
+    });
+    listener = sys.spawn([this](channel_listener::pointer) -> channel_listener::behavior_type {
+      return {[this](channel_atom, const channel_info& ch) {
+        std::lock_guard<std::mutex> g{m};
+        channels.push_back(ch);
+        cv.notify_all();
+      }};
+    });
+  }
+
+  ~session_fixture() {
+    for (auto& h : std::vector<caf::actor>{caf::actor_cast<caf::actor>(tok),
+                                           caf::actor_cast<caf::actor>(ingest),
+                                           caf::actor_cast<caf::actor>(listener)})
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    ws->stop();
+  }
+
+  session_settings settings(std::vector<std::string> topics = {presence}) {
+    session_settings s;
+    s.tenant = "acme";
+    s.api_url = base;
+    s.topics = std::move(topics);
+    s.ping_interval = 100ms;
+    s.heartbeat_timeout = 400ms;
+    return s;
+  }
+
+  session_actor spawn(session_settings s) {
+    return sys.spawn(session_actor_impl, std::move(s),
+                     session_deps{tok, http, ws, ingest, listener, recorder});
+  }
+
+  template <class P>
+  bool wait(P pred, std::chrono::milliseconds t = 10s) {
+    std::unique_lock<std::mutex> g{m};
+    return cv.wait_for(g, t, pred);
+  }
+
+  size_t events_of(const std::string& topic) {
+    std::lock_guard<std::mutex> g{m};
+    return std::count_if(received.begin(), received.end(),
+                         [&](const event& e) { return e.topic == topic; });
+  }
+
+  // The distinct emulator sequence numbers received for a topic.
+  std::set<int64_t> seqs_of(const std::string& topic) {
+    std::lock_guard<std::mutex> g{m};
+    std::set<int64_t> out;
+    for (auto& e : received)
+      if (e.topic == topic)
+        out.insert(json::parse(e.frame.str())["eventBody"]["emulatorSeq"].get<int64_t>());
+    return out;
+  }
+
+  caf::error wait_down(const caf::actor_addr& addr, std::chrono::seconds t = 10s) {
+    caf::scoped_actor self{sys};
+    self->monitor(addr);
+    caf::error reason = caf::make_error(caf::sec::request_timeout);
+    self->receive([&](const caf::down_msg& dm) { reason = dm.reason; },
+                  caf::after(t) >> [] {});
+    return reason;
+  }
+
+  std::vector<std::string> audit_kinds() {
+    std::vector<std::string> out;
+    for (auto& e : audit_copy())
+      out.push_back(e.event);
+    return out;
+  }
+};
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(session_tests, session_fixture)
+
+BOOST_AUTO_TEST_CASE(events_flow_to_the_ingest_actor_with_ids_and_times) {
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return received.size() >= 50 && !channels.empty(); }));
+  {
+    std::lock_guard<std::mutex> g{m};
+    BOOST_CHECK_EQUAL(received.front().topic, presence);
+    BOOST_CHECK(!received.front().id.empty());
+    BOOST_CHECK_GT(received.front().ts_ms, 0);
+  }
+  auto kinds = audit_kinds();
+  BOOST_CHECK(has(kinds, "subscribed"));
+  BOOST_CHECK(has(kinds, "connected"));
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  wait_down(s.address());
+}
+
+BOOST_AUTO_TEST_CASE(an_orderly_drop_ends_the_session_as_retriable) {
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return received.size() >= 20; }));
+  srv.inject(R"({"kind":"drop"})");
+  auto reason = wait_down(s.address());
+  BOOST_CHECK(code_of(reason) == errc::socket_closed);
+  BOOST_CHECK(is_retriable(reason));
+  BOOST_CHECK_MESSAGE(reason_of(reason).find("1006") != std::string::npos,
+                      reason_of(reason));
+  // Everything written before the drop arrived.
+  auto written = stats()["topics"][presence]["written"].get<size_t>();
+  BOOST_CHECK_EQUAL(seqs_of(presence).size(), written);
+}
+
+BOOST_AUTO_TEST_CASE(the_watchdog_catches_a_stall) {
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return received.size() >= 5; }));
+  auto t0 = std::chrono::steady_clock::now();
+  srv.inject(R"({"kind":"stall"})");
+  auto reason = wait_down(s.address());
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_CHECK(code_of(reason) == errc::heartbeat_timeout);
+  BOOST_CHECK(is_retriable(reason));
+  BOOST_CHECK(took >= 400ms); // not before the timeout
+}
+
+BOOST_AUTO_TEST_CASE(a_new_session_reconnects_to_the_same_channel) {
+  auto first = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return !channels.empty(); }));
+  auto ch = channels.front();
+  srv.inject(R"({"kind":"drop"})");
+  wait_down(first.address());
+  auto s = settings();
+  s.resume = ch;
+  auto second = spawn(s);
+  BOOST_REQUIRE(wait([&] { return channels.size() >= 2; }));
+  BOOST_CHECK_EQUAL(channels.back().id, ch.id);
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st["totals"]["channels"], 1);
+  BOOST_CHECK_EQUAL(st["channels"][ch.id]["connects"], 2);
+  // A channel that is gone gives a new one.
+  srv.inject(R"({"kind":"expire_channel"})");
+  wait_down(second.address());
+  auto third = spawn(s);
+  BOOST_REQUIRE(wait([&] { return channels.size() >= 3; }));
+  BOOST_CHECK_NE(channels.back().id, ch.id);
+  BOOST_CHECK(has(audit_kinds(), "channel_gone"));
+  caf::anon_send_exit(third, caf::exit_reason::user_shutdown);
+  wait_down(third.address());
+}
+
+BOOST_AUTO_TEST_CASE(socket_closing_makes_before_it_breaks) {
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return received.size() >= 20; }));
+  srv.inject(R"({"kind":"socket_closing","close_after_ms":1000})");
+  BOOST_REQUIRE(wait([&] { return channels.size() >= 2; }));
+  auto old_id = channels.front().id;
+  BOOST_REQUIRE(probe::eventually([&] {
+    return !stats()["channels"][old_id]["socket_open"].get<bool>();
+  }));
+  auto before = events_of(presence);
+  BOOST_REQUIRE(wait([&] { return received.size() >= before + 20; }));
+  auto st = stats();
+  // No event was generated while no socket was open, and every event that
+  // was written reached the session (duplicates of the overlap included).
+  BOOST_CHECK_EQUAL(st["topics"][presence]["generated_without_socket"], 0);
+  BOOST_CHECK_EQUAL(st["channels"][old_id]["socket_open"], false);
+  auto written = st["topics"][presence]["written"].get<size_t>();
+  BOOST_CHECK_GE(seqs_of(presence).size() + 5, written); // in flight at most
+  auto kinds = audit_kinds();
+  BOOST_CHECK(has(kinds, "rollover_started"));
+  BOOST_CHECK(has(kinds, "rollover_finished"));
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  wait_down(s.address());
+}
+
+BOOST_AUTO_TEST_CASE(no_longer_subscribed_moves_to_a_new_channel) {
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return !channels.empty() && received.size() >= 5; }));
+  srv.inject(R"({"kind":"no_longer_subscribed"})");
+  BOOST_REQUIRE(wait([&] { return channels.size() >= 2; }));
+  auto before = events_of(presence);
+  BOOST_CHECK(wait([&] { return received.size() >= before + 10; }));
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  wait_down(s.address());
+}
+
+BOOST_AUTO_TEST_CASE(token_revoked_gets_a_new_token_and_carries_on) {
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return received.size() >= 5; }));
+  srv.inject(R"({"kind":"revoke_token"})");
+  BOOST_REQUIRE(probe::eventually(
+    [&] { return stats()["token_requests"]["app"].get<int>() >= 2; }));
+  auto before = received.size();
+  BOOST_CHECK(wait([&] { return received.size() >= before + 10; }));
+  BOOST_CHECK(has(audit_kinds(), "token_revoked"));
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  wait_down(s.address());
+}
+
+BOOST_AUTO_TEST_CASE(rejected_topics_are_reported_and_all_rejected_is_fatal) {
+  auto partly = spawn(settings({presence, "v2.users.u1.conversations"}));
+  BOOST_REQUIRE(wait([&] { return received.size() >= 5; }));
+  bool reported = false;
+  for (auto& e : audit_copy())
+    if (e.event == "subscribed")
+      for (auto& [k, v] : e.fields)
+        reported = reported || (k == "rejected" && v == "1");
+  BOOST_CHECK(reported);
+  caf::anon_send_exit(partly, caf::exit_reason::user_shutdown);
+  wait_down(partly.address());
+  auto none = spawn(settings({"v2.users.u1.conversations"}));
+  auto reason = wait_down(none.address());
+  BOOST_CHECK(code_of(reason) == errc::all_topics_rejected);
+  BOOST_CHECK(!is_retriable(reason));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
