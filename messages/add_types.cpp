@@ -5,6 +5,7 @@
 #include "messages/event.hpp"
 #include "messages/http.hpp"
 #include "messages/session.hpp"
+#include "messages/supervision.hpp"
 
 namespace gcstream {
 
@@ -20,6 +21,7 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
     "std::vector<gcstream::frame_notice>");
   cfg.add_message_type<ws_close_report>("gcstream::ws_close_report");
   cfg.add_message_type<channel_info>("gcstream::channel_info");
+  cfg.add_message_type<tenant_status>("gcstream::tenant_status");
   // access_token is local only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE): a token never
   // goes to another node.
   cfg.add_error_category(

@@ -1,0 +1,63 @@
+#pragma once
+
+// The tenant supervisor's and the connection limiter's interfaces.
+//
+//   supervisor --(acquire_atom, key)---------> limiter -> permit id (when
+//                                                        granted; queued)
+//   supervisor --(release_atom, key, permit)--> limiter
+//   anyone     --(status_atom)----------------> supervisor -> tenant_status
+//   host       --(stop_atom)------------------> supervisor (drains and stops)
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/session.hpp"
+
+namespace gcstream {
+
+using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using refill_atom = caf::atom_constant<caf::atom("refill")>;
+
+/// The process's connection limiter: at most N live channels and R connects
+/// per second per key (login host and client id).
+using limiter_actor = caf::typed_actor<
+  caf::replies_to<acquire_atom, std::string>::with<uint64_t>,
+  caf::reacts_to<release_atom, std::string, uint64_t>,
+  caf::reacts_to<refill_atom, std::string>>;
+
+/// A tenant's state as its supervisor sees it.
+struct tenant_status {
+  std::string tenant;
+  /// "starting", "connected", "reconnecting", "failed" or "stopped".
+  std::string state;
+  /// Why it is reconnecting or failed.
+  std::string reason;
+  /// Sessions started so far.
+  uint64_t sessions = 0;
+  /// Consecutive failed attempts (reset after stable uptime).
+  uint32_t attempt = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tenant_status& x) {
+  return f(caf::meta::type_name("gcstream::tenant_status"), x.tenant, x.state,
+           x.reason, x.sessions, x.attempt);
+}
+
+/// The typed interface of a tenant supervisor.
+using supervisor_actor = caf::typed_actor<
+  caf::reacts_to<channel_atom, channel_info>,
+  caf::reacts_to<restart_atom, uint64_t>,
+  caf::replies_to<status_atom>::with<tenant_status>,
+  caf::reacts_to<stop_atom>>;
+
+} // namespace gcstream
