@@ -120,7 +120,7 @@ bool ok_json(session_pointer self, const caf::expected<http_response>& r,
       why += " (Retry-After " + std::to_string(r->retry_after_ms / 1000) + " s)";
     bool fatal = r->status == 400 || r->status == 403 || r->status == 404;
     finish(self, make_error(fatal ? errc::http_status_fatal : errc::api_failed,
-                            prefix(self) + why));
+                            prefix(self) + why, r->retry_after_ms));
     return false;
   }
   out = json::parse(r->body, nullptr, false);

@@ -1,5 +1,7 @@
 #include "actors/tenant_supervisor.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "messages/errors.hpp"
@@ -37,7 +39,8 @@ void fail_tenant(supervisor_pointer self, caf::error err) {
   self->quit(std::move(err));
 }
 
-void schedule_restart(supervisor_pointer self, const std::string& why);
+void schedule_restart(supervisor_pointer self, const std::string& why,
+                      int64_t at_least_ms = -1);
 
 void spawn_session(supervisor_pointer self) {
   auto& st = self->state;
@@ -90,11 +93,14 @@ void launch(supervisor_pointer self) {
       [=](caf::error& err) { schedule_restart(self, caf::to_string(err)); });
 }
 
-void schedule_restart(supervisor_pointer self, const std::string& why) {
+void schedule_restart(supervisor_pointer self, const std::string& why,
+                      int64_t at_least_ms) {
   auto& st = self->state;
   if (st.stopping)
     return;
-  auto delay = full_jitter(st.cfg.backoff, st.status.attempt, st.rng);
+  // The service's Retry-After, when it gave one, is a floor.
+  auto delay = std::max(full_jitter(st.cfg.backoff, st.status.attempt, st.rng),
+                        milliseconds{at_least_ms});
   ++st.status.attempt;
   set_state(self, "reconnecting", why);
   audit(self, "backoff_scheduled",
@@ -125,7 +131,7 @@ void on_session_exit(supervisor_pointer self, const caf::error& reason) {
       fail_tenant(self, reason);
       return;
     }
-    schedule_restart(self, reason_of(reason));
+    schedule_restart(self, reason_of(reason), retry_after_of(reason));
     return;
   }
   // Not a gcstream error: an exception, a kill, a crash. Count it.

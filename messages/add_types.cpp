@@ -29,7 +29,7 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
     [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
       std::string out = "gcstream: ";
       out += to_string(static_cast<errc>(code));
-      if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+      if (ctx.size() >= 1 && ctx.match_element<std::string>(0)) {
         out += " (";
         out += ctx.get_as<std::string>(0);
         out += ")";

@@ -54,7 +54,7 @@ const char* to_string(errc x) {
 
 std::string reason_of(const caf::error& err) {
   const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+  if (ctx.size() >= 1 && ctx.match_element<std::string>(0))
     return ctx.get_as<std::string>(0);
   return {};
 }

@@ -102,6 +102,23 @@ inline caf::error make_error(errc x, std::string context) {
                     caf::make_message(std::move(context))};
 }
 
+/// The same, with the service's Retry-After (milliseconds): whoever retries
+/// waits at least that long.
+inline caf::error make_error(errc x, std::string context,
+                             int64_t retry_after_ms) {
+  return caf::error{static_cast<uint8_t>(x), errc_category::value,
+                    caf::make_message(std::move(context), retry_after_ms)};
+}
+
+/// The Retry-After carried by a gcstream error, in milliseconds; -1 if none.
+inline int64_t retry_after_of(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (err.category() == errc_category::value && ctx.size() == 2
+      && ctx.match_element<int64_t>(1))
+    return ctx.get_as<int64_t>(1);
+  return -1;
+}
+
 /// The gcstream code of `err`, or errc::none for other categories.
 inline errc code_of(const caf::error& err) {
   return err.category() == errc_category::value ? static_cast<errc>(err.code())

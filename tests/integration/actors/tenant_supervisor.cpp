@@ -1,0 +1,178 @@
+// The supervisor keeping a real session alive against the emulator's faults.
+
+#include "actors/tenant_supervisor.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+
+#include "actors/connection_limiter.hpp"
+#include "actors/session_actor.hpp"
+#include "actors/token_actor.hpp"
+#include "messages/errors.hpp"
+#include "tests/support/live_fixture.hpp"
+
+using namespace gcstream;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string topic = "v2.users.6d2c5a1e-0000-0000-0000-000000000002.presence";
+
+emulator::config fast_emulator() {
+  auto c = test::emulator_fixture::default_config();
+  c.heartbeat_interval_ms = 100;
+  return c;
+}
+
+struct supervised : test::live_fixture {
+  std::shared_ptr<ws_transport> ws = std::make_shared<ws_transport>();
+  token_actor tok;
+  limiter_actor limiter;
+  ingest_actor ingest;
+  supervisor_actor sup;
+  std::mutex m;
+  std::condition_variable cv;
+  std::set<std::string> ids;
+  size_t duplicates = 0;
+  std::vector<caf::actor> sessions;
+
+  supervised() : test::live_fixture(fast_emulator()) {
+    token_settings ts;
+    ts.tenant = "acme";
+    ts.login_url = base;
+    ts.client_id = "app";
+    ts.client_secret = "s3cret-Value";
+    tok = sys.spawn(token_actor_impl, ts, http, recorder);
+    limiter = sys.spawn(connection_limiter, limiter_settings{});
+    ingest = sys.spawn([this](ingest_actor::pointer) -> ingest_actor::behavior_type {
+      return {[this](ingest_atom, const event_batch& b) {
+        std::lock_guard<std::mutex> g{m};
+        for (auto& e : b.events)
+          if (!ids.insert(e.id).second)
+            ++duplicates;
+        cv.notify_all();
+        return b.seq;
+      }};
+    });
+    supervisor_settings s;
+    s.tenant = "acme";
+    s.limiter_key = "127.0.0.1|app";
+    s.backoff = {0ms, 2.0, 50ms};
+    auto deps = session_deps{tok, http, ws, ingest, {}, recorder};
+    sup = sys.spawn(tenant_supervisor, s, tok, limiter,
+                    session_factory{[this, deps](supervisor_pointer self,
+                                                 const channel_info& resume) {
+                      session_settings ss;
+                      ss.tenant = "acme";
+                      ss.api_url = base;
+                      ss.topics = {topic};
+                      ss.ping_interval = 100ms;
+                      ss.heartbeat_timeout = 500ms;
+                      ss.resume = resume;
+                      auto d = deps;
+                      d.listener = self;
+                      auto h = caf::actor_cast<caf::actor>(
+                        self->spawn(session_actor_impl, ss, d));
+                      std::lock_guard<std::mutex> g{m};
+                      sessions.push_back(h);
+                      return h;
+                    }},
+                    recorder);
+  }
+
+  ~supervised() {
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    for (auto h : {caf::actor_cast<caf::actor>(tok), caf::actor_cast<caf::actor>(limiter),
+                   caf::actor_cast<caf::actor>(ingest)})
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    ws->stop();
+  }
+
+  template <class P>
+  bool wait(P pred, std::chrono::milliseconds t = 10s) {
+    std::unique_lock<std::mutex> g{m};
+    return cv.wait_for(g, t, pred);
+  }
+
+  tenant_status status() {
+    caf::scoped_actor self{sys};
+    tenant_status out;
+    self->request(sup, 5s, status_atom::value)
+      .receive([&](const tenant_status& s) { out = s; }, [](caf::error&) {});
+    return out;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(supervisor_live_tests, supervised)
+
+BOOST_AUTO_TEST_CASE(drops_and_resets_come_back_on_the_same_channel) {
+  BOOST_REQUIRE(wait([&] { return ids.size() >= 20; }));
+  for (auto fault : {R"({"kind":"drop"})", R"({"kind":"reset"})", R"({"kind":"drop"})"}) {
+    auto before = ids.size();
+    srv.inject(fault);
+    BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  }
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st["totals"]["channels"], 1); // always the same channel
+  BOOST_CHECK_GE(st["totals"]["sockets_accepted"].get<int>(), 4);
+  BOOST_CHECK(probe::eventually([&] { return status().state == "connected"; }));
+  BOOST_CHECK_EQUAL(duplicates, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stall_is_caught_and_the_stream_resumes) {
+  BOOST_REQUIRE(wait([&] { return ids.size() >= 10; }));
+  srv.inject(R"({"kind":"stall"})");
+  auto before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  BOOST_CHECK_GE(status().sessions, 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_session_comes_back) {
+  BOOST_REQUIRE(wait([&] { return ids.size() >= 10; }));
+  caf::actor victim;
+  {
+    std::lock_guard<std::mutex> g{m};
+    victim = sessions.back();
+  }
+  caf::anon_send_exit(victim, caf::exit_reason::kill);
+  BOOST_REQUIRE(wait([&] { return sessions.size() >= 2; }));
+  auto before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  BOOST_CHECK_EQUAL(status().state, "connected");
+}
+
+BOOST_AUTO_TEST_CASE(a_429_on_channel_creation_is_retried) {
+  // Fresh start against a throttled API: the first sessions fail, the
+  // supervisor backs off, and the stream starts once the burst is over.
+  BOOST_REQUIRE(wait([&] { return ids.size() >= 5; }));
+  srv.inject(R"({"kind":"expire_channel"})");
+  srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels",)"
+             R"("status":429,"count":2,"retry_after_s":1})");
+  auto before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  BOOST_CHECK_EQUAL(stats()["http"]["channels"]["429"], 2);
+  // Each retry waited at least the Retry-After (1 s), not just the backoff.
+  int honoured = 0;
+  for (auto& e : audit_copy()) {
+    if (e.event != "backoff_scheduled")
+      continue;
+    bool after_429 = false;
+    int64_t delay = 0;
+    for (auto& [k, v] : e.fields) {
+      after_429 = after_429 || (k == "reason" && v.find("HTTP 429") != std::string::npos);
+      if (k == "delay_ms")
+        delay = std::stoll(v);
+    }
+    if (after_429) {
+      BOOST_CHECK_GE(delay, 1000);
+      ++honoured;
+    }
+  }
+  BOOST_CHECK_EQUAL(honoured, 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
