@@ -215,22 +215,11 @@ void start(session_pointer self) {
     return;
   }
   // The channel of an earlier session: its subscriptions live on the
-  // server, so reconnect to it when it still exists.
-  call(self, "HEAD", "/api/v2/notifications/channels/" + resume.id, "",
-       [=](caf::expected<http_response> r) {
-         if (r && r->status == 200) {
-           audit(self, "channel_reused", {{"channel", resume.id}});
-           subscribe(self, resume, [=](channel_info ch) { connect(self, ch); });
-           return;
-         }
-         if (r && r->status == 404) {
-           audit(self, "channel_gone", {{"channel", resume.id}});
-           create_channel(self, [=](channel_info ch) { connect(self, ch); });
-           return;
-         }
-         json ignored;
-         ok_json(self, r, "checking the channel", ignored);
-       });
+  // server, so connect to it straight away (one round trip, the shortest
+  // gap). A refused upgrade (404) means it is gone: then make a new one. Once
+  // open, subscribe again in the background, which extends its life.
+  st.resuming = true;
+  connect(self, resume);
 }
 
 // -- sockets ----------------------------------------------------------------
@@ -298,8 +287,7 @@ void start_timers(session_pointer self) {
   auto& st = self->state;
   auto gen = ++st.timer_gen;
   self->delayed_send(self, st.cfg.ping_interval, ping_atom::value, gen);
-  auto check = std::max(milliseconds{10}, st.cfg.heartbeat_timeout / 4);
-  self->delayed_send(self, check, watchdog_atom::value, gen);
+  self->delayed_send(self, st.cfg.heartbeat_timeout, watchdog_atom::value, gen);
   schedule_resubscribe(self);
 }
 
@@ -382,6 +370,11 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       it->second.open = true;
       st.last_frame_ms = now_ms(self);
       audit(self, "connected", {{"channel", it->second.channel.id}});
+      if (st.resuming) {
+        st.resuming = false;
+        audit(self, "channel_reused", {{"channel", it->second.channel.id}});
+        subscribe(self, it->second.channel, [](channel_info) {});
+      }
       if (st.deps.listener)
         self->send(st.deps.listener, channel_atom::value, it->second.channel);
       if (link_id == st.rolling_to) {
@@ -462,6 +455,14 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
         st.current = 0;
         return;
       }
+      if (!r.was_open && st.resuming && r.http_status == 404) {
+        // The earlier channel is gone (expired, evicted): a new one.
+        st.resuming = false;
+        st.current = 0;
+        audit(self, "channel_gone", {{"channel", ch.id}});
+        create_channel(self, [=](channel_info fresh) { connect(self, fresh); });
+        return;
+      }
       if (!r.was_open) {
         fail(self, errc::connect_failed,
              "cannot open the socket of channel " + ch.id + ": "
@@ -511,7 +512,7 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       if (gen != st.timer_gen || st.closing)
         return;
       auto silent = now_ms(self) - st.last_frame_ms;
-      if (silent > st.cfg.heartbeat_timeout.count()) {
+      if (silent >= st.cfg.heartbeat_timeout.count()) {
         // TCP may still say all is well: the socket is dead all the same.
         if (auto it = st.links.find(st.current); it != st.links.end())
           st.deps.ws->abort(it->second.conn);
@@ -520,8 +521,11 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
                + std::to_string(st.cfg.heartbeat_timeout.count()) + " ms)");
         return;
       }
-      auto check = std::max(milliseconds{10}, st.cfg.heartbeat_timeout / 4);
-      self->delayed_send(self, check, watchdog_atom::value, gen);
+      // Check again exactly when the silence would reach the timeout: one
+      // timer per timeout while frames flow, and a stall is seen on time.
+      auto due = milliseconds{st.cfg.heartbeat_timeout.count() - silent};
+      self->delayed_send(self, std::max(due, milliseconds{1}), watchdog_atom::value,
+                         gen);
     },
     [=](resubscribe_atom, uint64_t gen) {
       auto& st = self->state;

@@ -16,8 +16,9 @@
 // Asks the token actor for tokens, and reports 401s and token_revoked to it.
 //
 // States:
-//   start -> (resume given) HEAD channel -> 200: subscribe again -> connect
-//                                        -> 404: create
+//   start -> (resume given) connect to it at once -> open: subscribe again
+//                                                   in the background
+//                                         -> upgrade refused 404: create
 //         -> create channel -> subscribe (ignoreErrors) -> connect -> open
 //   open: ping every ping_interval; no frame for heartbeat_timeout = dead
 //   open --socket_closing / no_longer_subscribed--> rollover: a NEW channel,
@@ -110,6 +111,7 @@ struct session_state {
   uint64_t current = 0;      // link id of the socket in use
   uint64_t rolling_to = 0;   // link id of the rollover's new socket
   bool closing = false;      // the session is ending
+  bool resuming = false;     // connecting to an earlier session's channel
   int64_t last_frame_ms = 0; // actor clock
   uint64_t timer_gen = 0;
   int64_t channel_ttl_ms = 0;
