@@ -236,6 +236,7 @@ void connect(session_pointer self, const channel_info& ch) {
   auto parser = std::make_shared<envelope_parser>(st.cfg.timestamp_rules,
                                                   st.cfg.id_body_key);
   std::string tenant = st.cfg.tenant;
+  auto inbox = st.deps.inbox;
   ws_handlers h;
   h.on_open = [=] { send_to(ws_open_atom::value, link_id); };
   // Runs on the Asio thread: only the envelope is read, the frame is kept
@@ -261,7 +262,10 @@ void connect(session_pointer self, const channel_info& ch) {
         n.detail = env.error + "; frame: " + excerpt(f);
       notices.push_back(std::move(n));
     }
-    send_to(ws_frames_atom::value, link_id, std::move(batch), std::move(notices));
+    uint64_t count = frames.size();
+    if (!batch.events.empty())
+      inbox->push(std::move(batch)); // kept outside the actor until acked
+    send_to(ws_frames_atom::value, link_id, count, std::move(notices));
   };
   h.on_closed = [=](const ws_close_info& i) {
     send_to(ws_closed_atom::value, link_id,
@@ -300,32 +304,24 @@ void schedule_resubscribe(session_pointer self) {
   self->delayed_send(self, delay, resubscribe_atom::value, st.timer_gen);
 }
 
-// Offers batch `seq` to the ingest actor; it stays in `unacked` until the
-// acknowledgement, and is offered again when the ingest actor died with it.
-void offer(session_pointer self, uint64_t seq) {
+// Hands what waits in the inbox to the ingest actor. The inbox keeps each
+// batch until the acknowledgement; a failed batch is offered again shortly
+// (the ingest actor may be restarting).
+void drain(session_pointer self) {
   auto& st = self->state;
-  auto it = st.unacked.find(seq);
-  if (it == st.unacked.end())
-    return;
-  self->request(st.deps.ingest, caf::infinite, ingest_atom::value, it->second)
-    .then([=](uint64_t acked) { self->state.unacked.erase(acked); },
-          [=](caf::error&) {
-            if (self->state.resend_pending)
-              return;
-            self->state.resend_pending = true;
-            self->delayed_send(self, milliseconds{100}, resend_atom::value);
-          });
-}
-
-void deliver(session_pointer self, event_batch batch) {
-  auto& st = self->state;
-  if (batch.events.empty())
-    return;
-  batch.seq = ++st.next_seq;
-  st.events += batch.events.size();
-  auto seq = batch.seq;
-  st.unacked.emplace(seq, std::move(batch));
-  offer(self, seq);
+  auto inbox = st.deps.inbox;
+  for (auto& batch : inbox->take()) {
+    auto seq = batch.seq;
+    st.events += batch.events.size();
+    self->request(st.deps.ingest, caf::infinite, ingest_atom::value, std::move(batch))
+      .then([inbox](uint64_t acked) { inbox->ack(acked); },
+            [=](caf::error&) {
+              auto& failed = self->state.failed;
+              if (failed.empty())
+                self->delayed_send(self, milliseconds{100}, resend_atom::value);
+              failed.push_back(seq);
+            });
+  }
 }
 
 // The old socket goes once the new one is open: make before break.
@@ -349,6 +345,13 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.deps = std::move(deps);
+  // Take over the tenant's inbox: what a crashed predecessor had in flight
+  // is offered again.
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  st.deps.inbox->adopt([weak] {
+    if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
+      caf::anon_send(caf::actor_cast<session_actor>(strong), drain_atom::value);
+  });
   self->request(st.deps.token, st.cfg.token_timeout, token_atom::value,
                 caf::timespan{0})
     .then(
@@ -388,14 +391,13 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       }
       start_timers(self);
     },
-    [=](ws_frames_atom, uint64_t link_id, event_batch& batch,
+    [=](ws_frames_atom, uint64_t link_id, uint64_t,
         std::vector<frame_notice>& notices) {
       auto& st = self->state;
       if (st.links.count(link_id) == 0)
         return;
       if (link_id == st.current)
         st.last_frame_ms = now_ms(self);
-      deliver(self, std::move(batch));
       for (auto& n : notices) {
         switch (static_cast<frame_kind>(n.kind)) {
           case frame_kind::malformed:
@@ -540,13 +542,12 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
         schedule_resubscribe(self);
       });
     },
+    [=](drain_atom) { drain(self); },
     [=](resend_atom) {
-      self->state.resend_pending = false;
-      std::vector<uint64_t> seqs;
-      for (auto& [seq, batch] : self->state.unacked)
-        seqs.push_back(seq);
-      for (auto seq : seqs)
-        offer(self, seq);
+      auto failed = std::move(self->state.failed);
+      self->state.failed.clear();
+      for (auto seq : failed)
+        self->state.deps.inbox->retry(seq);
     },
   };
 }

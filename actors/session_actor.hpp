@@ -4,11 +4,14 @@
 //
 // Takes (besides its own timers and HTTP results):
 //   (ws_open_atom, link)                         a socket opened
-//   (ws_frames_atom, link, batch, notices)       frames, parsed on the Asio
-//                                                thread
+//   (ws_frames_atom, link, count, notices)       frames arrived (parsed on the
+//                                                Asio thread; the events went
+//                                                to the tenant's event_inbox)
+//   (drain_atom)                                 the inbox has events
 //   (ws_closed_atom, link, report)               a socket ended
 // Sends:
-//   (ingest_atom, batch) to the ingest actor, kept until acknowledged
+//   (ingest_atom, batch) to the ingest actor; the inbox keeps the batch until
+//   acknowledged, and survives the session
 //   (channel_atom, channel_info) to its listener whenever its channel changes
 //   audit_event to the observer: connecting, subscribed, connected,
 //   disconnected, rollover_started, rollover_finished, malformed_frame,
@@ -44,6 +47,7 @@
 #include "messages/session.hpp"
 #include "messages/token.hpp"
 #include "runtime/envelope.hpp"
+#include "runtime/event_inbox.hpp"
 #include "runtime/http_transport.hpp"
 #include "runtime/ws_transport.hpp"
 
@@ -72,8 +76,8 @@ struct session_settings {
 /// The typed interface of a session.
 using session_actor = caf::typed_actor<
   caf::reacts_to<ws_open_atom, uint64_t>,
-  caf::reacts_to<ws_frames_atom, uint64_t, event_batch,
-                 std::vector<frame_notice>>,
+  caf::reacts_to<ws_frames_atom, uint64_t, uint64_t, std::vector<frame_notice>>,
+  caf::reacts_to<drain_atom>,
   caf::reacts_to<ws_closed_atom, uint64_t, ws_close_report>,
   caf::reacts_to<http_done_atom, uint64_t, http_response>,
   caf::reacts_to<http_done_atom, uint64_t, caf::error>,
@@ -88,6 +92,8 @@ struct session_deps {
   std::shared_ptr<http_transport> http;
   std::shared_ptr<ws_transport> ws;
   ingest_actor ingest;
+  /// The tenant's inbox: shared by its successive sessions.
+  std::shared_ptr<event_inbox> inbox;
   channel_listener listener; // may be null
   audit_actor observer;      // may be null
 };
@@ -115,9 +121,8 @@ struct session_state {
   int64_t last_frame_ms = 0; // actor clock
   uint64_t timer_gen = 0;
   int64_t channel_ttl_ms = 0;
-  uint64_t next_seq = 0;
-  std::map<uint64_t, event_batch> unacked;
-  bool resend_pending = false;
+  /// Batches the ingest actor failed to take, offered again shortly.
+  std::vector<uint64_t> failed;
   uint64_t events = 0;
   uint64_t malformed = 0;
   static inline const char* name = "gcstream.session";

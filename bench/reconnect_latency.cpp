@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   auto http = std::make_shared<http_client>();
   auto ws = std::make_shared<ws_transport>();
   arrivals arr;
+  auto inbox = std::make_shared<event_inbox>();
   {
     token_settings ts;
     ts.tenant = "bench";
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
         s.resume = resume;
         return caf::actor_cast<caf::actor>(self->spawn(
           session_actor_impl, s,
-          session_deps{tok, http, ws, ingest, self, audit_actor{}}));
+          session_deps{tok, http, ws, ingest, inbox, self, audit_actor{}}));
       }},
       audit_actor{});
     arr.arm(0);

@@ -5,7 +5,8 @@
 // tells its supervisor.
 //
 //   transport --(ws_open_atom, conn)------------------------------> session
-//   transport --(ws_frames_atom, conn, event_batch, notices)------> session
+//   transport --> event_inbox (events) --(drain_atom)--------------> session
+//   transport --(ws_frames_atom, conn, frames, notices)------------> session
 //   transport --(ws_closed_atom, conn, ws_close_report)-----------> session
 //   session   --(ingest_atom, event_batch) -> ingest (the orderer) -> seq
 //   session   --(channel_atom, channel_info)----------------------> supervisor
@@ -35,6 +36,7 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// A frame that is not an event: heartbeats, pongs, system topics, and
 /// malformed frames (with the parser's reason and a short excerpt).

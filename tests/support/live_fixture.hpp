@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -51,8 +52,22 @@ struct live_fixture : emulator_fixture {
   }
 
   ~live_fixture() {
-    caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
+    stop_actors({});
     http->stop();
+  }
+
+  /// Stops `actors` and the recorder, and waits (with a deadline) until no
+  /// actor runs any more. A fixture that owns state its actors touch calls
+  /// this in its destructor, before that state goes.
+  void stop_actors(std::vector<caf::actor> actors) {
+    actors.push_back(caf::actor_cast<caf::actor>(recorder));
+    for (auto& a : actors)
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (sys.registry().running() > 0
+           && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
   std::vector<audit_event> audit_copy() {

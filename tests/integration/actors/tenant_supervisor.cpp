@@ -28,6 +28,7 @@ emulator::config fast_emulator() {
 
 struct supervised : test::live_fixture {
   std::shared_ptr<ws_transport> ws = std::make_shared<ws_transport>();
+  std::shared_ptr<event_inbox> inbox = std::make_shared<event_inbox>();
   token_actor tok;
   limiter_actor limiter;
   ingest_actor ingest;
@@ -60,7 +61,8 @@ struct supervised : test::live_fixture {
     s.tenant = "acme";
     s.limiter_key = "127.0.0.1|app";
     s.backoff = {0ms, 2.0, 50ms};
-    auto deps = session_deps{tok, http, ws, ingest, {}, recorder};
+    // One inbox for the tenant: it outlives every session.
+    auto deps = session_deps{tok, http, ws, ingest, inbox, {}, recorder};
     sup = sys.spawn(tenant_supervisor, s, tok, limiter,
                     session_factory{[this, deps](supervisor_pointer self,
                                                  const channel_info& resume) {
@@ -83,10 +85,9 @@ struct supervised : test::live_fixture {
   }
 
   ~supervised() {
-    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    for (auto h : {caf::actor_cast<caf::actor>(tok), caf::actor_cast<caf::actor>(limiter),
-                   caf::actor_cast<caf::actor>(ingest)})
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    stop_actors({caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(tok),
+                 caf::actor_cast<caf::actor>(limiter),
+                 caf::actor_cast<caf::actor>(ingest)});
     ws->stop();
   }
 
@@ -143,6 +144,16 @@ BOOST_AUTO_TEST_CASE(a_killed_session_comes_back) {
   auto before = ids.size();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   BOOST_CHECK_EQUAL(status().state, "connected");
+  // Stop the events; then every event the emulator wrote to a socket must
+  // have reached the ingest actor: nothing died with the session's mailbox.
+  srv.reconfigure(R"({"event_rate":0})");
+  size_t written = 0;
+  BOOST_CHECK(probe::eventually([&] {
+    written = stats()["topics"][topic]["written"].get<size_t>();
+    std::lock_guard<std::mutex> g{m};
+    return ids.size() == written;
+  }));
+  BOOST_CHECK_EQUAL(ids.size(), written);
 }
 
 BOOST_AUTO_TEST_CASE(a_429_on_channel_creation_is_retried) {

@@ -1,0 +1,93 @@
+#include "runtime/event_inbox.hpp"
+
+namespace gcstream {
+
+void event_inbox::adopt(std::function<void()> poke) {
+  std::function<void()> now;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    poke_ = std::move(poke);
+    // In flight with the old owner: offer again, before what came later.
+    for (auto it = in_flight_.rbegin(); it != in_flight_.rend(); ++it)
+      waiting_.push_front(std::move(it->second));
+    in_flight_.clear();
+    poke_pending_ = !waiting_.empty();
+    if (poke_pending_)
+      now = poke_;
+  }
+  if (now)
+    now();
+}
+
+void event_inbox::push(event_batch batch) {
+  std::function<void()> now;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    events_ += batch.events.size();
+    waiting_.push_back(std::move(batch));
+    while (events_ > max_events_ && waiting_.size() > 1) {
+      events_ -= waiting_.front().events.size();
+      dropped_ += waiting_.front().events.size();
+      waiting_.pop_front();
+    }
+    if (!poke_pending_ && poke_) {
+      poke_pending_ = true;
+      now = poke_;
+    }
+  }
+  if (now)
+    now();
+}
+
+std::vector<event_batch> event_inbox::take() {
+  std::lock_guard<std::mutex> g{mtx_};
+  poke_pending_ = false;
+  std::vector<event_batch> out;
+  out.reserve(waiting_.size());
+  for (auto& b : waiting_) {
+    b.seq = ++next_seq_;
+    out.push_back(b);
+    in_flight_.emplace(b.seq, std::move(b));
+  }
+  waiting_.clear();
+  return out;
+}
+
+void event_inbox::ack(uint64_t seq) {
+  std::lock_guard<std::mutex> g{mtx_};
+  auto it = in_flight_.find(seq);
+  if (it == in_flight_.end())
+    return;
+  events_ -= it->second.events.size();
+  in_flight_.erase(it);
+}
+
+void event_inbox::retry(uint64_t seq) {
+  std::function<void()> now;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto it = in_flight_.find(seq);
+    if (it == in_flight_.end())
+      return;
+    waiting_.push_front(std::move(it->second));
+    in_flight_.erase(it);
+    if (!poke_pending_ && poke_) {
+      poke_pending_ = true;
+      now = poke_;
+    }
+  }
+  if (now)
+    now();
+}
+
+size_t event_inbox::buffered_events() const {
+  std::lock_guard<std::mutex> g{mtx_};
+  return events_;
+}
+
+uint64_t event_inbox::dropped_events() const {
+  std::lock_guard<std::mutex> g{mtx_};
+  return dropped_;
+}
+
+} // namespace gcstream

@@ -1,0 +1,72 @@
+#pragma once
+
+// The hand-off between a tenant's sockets and its session actor, kept OUTSIDE
+// the actor so that a crashed session loses nothing (ARCHITECTURE.md,
+// invariant 1: a crashed actor's mailbox is thrown away).
+//
+// The Asio thread pushes parsed batches; the session that currently owns the
+// inbox is poked (one message, however many batches wait), takes them, hands
+// them downstream, and acknowledges each once downstream did. A batch stays
+// here until then. When a session dies, its supervisor's next session takes
+// over the same inbox: what was in flight is offered again (the orderer's
+// dedupe removes what had in fact arrived), and sockets of the dead session
+// keep feeding the inbox until they close.
+//
+// Bounded: past max_events, the oldest unsent batch is dropped and counted
+// (a journal, when configured, is the place to spill instead).
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include "messages/event.hpp"
+
+namespace gcstream {
+
+/// A thread-safe, bounded queue of event batches with acknowledgements.
+class event_inbox {
+public:
+  explicit event_inbox(size_t max_events = 100000) : max_events_(max_events) {}
+
+  event_inbox(const event_inbox&) = delete;
+  event_inbox& operator=(const event_inbox&) = delete;
+
+  /// Makes `poke` the way to tell the owner that batches wait, and offers
+  /// everything in flight again (the previous owner may have died with it).
+  /// Calls `poke` at once when something waits.
+  void adopt(std::function<void()> poke);
+
+  /// Adds a batch (any thread). Pokes the owner unless a poke is pending.
+  void push(event_batch batch);
+
+  /// Moves the waiting batches to in flight and returns copies (the frames
+  /// are shared, not copied), numbered with fresh sequence numbers.
+  std::vector<event_batch> take();
+
+  /// Downstream has batch `seq`: forget it.
+  void ack(uint64_t seq);
+
+  /// Offers batch `seq` again later (downstream failed).
+  void retry(uint64_t seq);
+
+  /// Events waiting or in flight.
+  size_t buffered_events() const;
+
+  /// Events dropped at the cap so far.
+  uint64_t dropped_events() const;
+
+private:
+  mutable std::mutex mtx_;
+  size_t max_events_;
+  std::function<void()> poke_;
+  bool poke_pending_ = false;
+  uint64_t next_seq_ = 0;
+  size_t events_ = 0;
+  uint64_t dropped_ = 0;
+  std::deque<event_batch> waiting_;
+  std::map<uint64_t, event_batch> in_flight_;
+};
+
+} // namespace gcstream
