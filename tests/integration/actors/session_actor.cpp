@@ -249,6 +249,27 @@ BOOST_AUTO_TEST_CASE(token_revoked_gets_a_new_token_and_carries_on) {
   wait_down(s.address());
 }
 
+BOOST_AUTO_TEST_CASE(a_channel_is_extended_before_it_expires_without_reconnecting) {
+  srv.reconfigure(R"({"channel_ttl_s": 1})");
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return !channels.empty(); }));
+  auto id = channels.front().id;
+  // Three extensions later (more than two lifetimes), the same channel and
+  // socket still stream.
+  BOOST_CHECK(probe::eventually([&] {
+    int extended = 0;
+    for (auto& e : audit_copy())
+      extended += e.event == "channel_extended";
+    return extended >= 3;
+  }));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st["channels"][id]["connects"], 1);
+  BOOST_CHECK_EQUAL(st["channels"][id]["socket_open"], true);
+  BOOST_CHECK_EQUAL(st["totals"]["channels_expired"], 0);
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  wait_down(s.address());
+}
+
 BOOST_AUTO_TEST_CASE(rejected_topics_are_reported_and_all_rejected_is_fatal) {
   auto partly = spawn(settings({presence, "v2.users.u1.conversations"}));
   BOOST_REQUIRE(wait([&] { return received.size() >= 5; }));

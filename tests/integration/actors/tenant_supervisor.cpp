@@ -156,6 +156,22 @@ BOOST_AUTO_TEST_CASE(a_killed_session_comes_back) {
   BOOST_CHECK_EQUAL(ids.size(), written);
 }
 
+BOOST_AUTO_TEST_CASE(a_401_mid_stream_gets_a_new_token_and_the_same_channel) {
+  BOOST_REQUIRE(wait([&] { return ids.size() >= 5; }));
+  // The next API call (the subscription that extends the channel) is
+  // refused: the session reports the token, ends, and comes back with a new
+  // one on the same channel.
+  srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels/",)"
+             R"("status":401,"count":1})");
+  srv.reconfigure(R"({"channel_ttl_s": 1})");
+  srv.inject(R"({"kind":"drop"})"); // a reconnect subscribes again at once
+  BOOST_REQUIRE(probe::eventually(
+    [&] { return stats()["token_requests"]["app"].get<int>() >= 2; }));
+  auto before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  BOOST_CHECK_EQUAL(stats()["totals"]["channels"], 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_429_on_channel_creation_is_retried) {
   // Fresh start against a throttled API: the first sessions fail, the
   // supervisor backs off, and the stream starts once the burst is over.
