@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/http_reply.hpp"
 #include "messages/errors.hpp"
 #include "runtime/iso8601.hpp"
 
@@ -87,17 +88,20 @@ void call(session_pointer self, std::string method, std::string path,
   }
   auto id = ++st.next_call;
   st.calls.emplace(id, std::move(then));
-  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-  st.deps.http->submit(std::move(req), [weak, id](caf::expected<http_response> r) {
-    auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak);
-    if (!strong)
-      return;
-    auto hdl = caf::actor_cast<session_actor>(strong);
-    if (r)
-      caf::anon_send(hdl, http_done_atom::value, id, std::move(*r));
-    else
-      caf::anon_send(hdl, http_done_atom::value, id, std::move(r.error()));
-  });
+  st.deps.http->submit(std::move(req), http_reply_to<session_actor>(self, id));
+}
+
+// Runs the continuation of call `id` with its result.
+void complete(session_pointer self, uint64_t id,
+              caf::expected<http_response> result) {
+  auto& calls = self->state.calls;
+  auto it = calls.find(id);
+  if (it == calls.end())
+    return;
+  auto then = std::move(it->second);
+  calls.erase(it);
+  if (!self->state.closing)
+    then(std::move(result));
 }
 
 // Turns an HTTP result into a JSON body, or ends the session with a reason.
@@ -482,24 +486,10 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
                                         + " closed (" + how + ")");
     },
     [=](http_done_atom, uint64_t id, http_response& r) {
-      auto& calls = self->state.calls;
-      auto it = calls.find(id);
-      if (it == calls.end())
-        return;
-      auto then = std::move(it->second);
-      calls.erase(it);
-      if (!self->state.closing)
-        then(std::move(r));
+      complete(self, id, std::move(r));
     },
     [=](http_done_atom, uint64_t id, caf::error& err) {
-      auto& calls = self->state.calls;
-      auto it = calls.find(id);
-      if (it == calls.end())
-        return;
-      auto then = std::move(it->second);
-      calls.erase(it);
-      if (!self->state.closing)
-        then(std::move(err));
+      complete(self, id, std::move(err));
     },
     [=](ping_atom, uint64_t gen) {
       auto& st = self->state;

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/http_reply.hpp"
 #include "messages/errors.hpp"
 
 namespace gcstream {
@@ -55,20 +56,7 @@ void start_fetch(token_pointer self) {
   req.body = "grant_type=client_credentials";
   req.basic_user = st.cfg.client_id;
   req.basic_password = st.cfg.client_secret;
-  // The callback runs on an HTTP worker: it only sends a message, to a
-  // weak reference (a dead token actor keeps nothing alive).
-  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-  auto id = st.in_flight;
-  st.http->submit(std::move(req), [weak, id](caf::expected<http_response> r) {
-    auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak);
-    if (!strong)
-      return;
-    auto hdl = caf::actor_cast<token_actor>(strong);
-    if (r)
-      caf::anon_send(hdl, http_done_atom::value, id, std::move(*r));
-    else
-      caf::anon_send(hdl, http_done_atom::value, id, std::move(r.error()));
-  });
+  st.http->submit(std::move(req), http_reply_to<token_actor>(self, st.in_flight));
 }
 
 void fail_waiters(token_pointer self, const caf::error& err) {
