@@ -121,7 +121,15 @@ BOOST_AUTO_TEST_CASE(drops_and_resets_come_back_on_the_same_channel) {
   BOOST_CHECK_EQUAL(st["totals"]["channels"], 1); // always the same channel
   BOOST_CHECK_GE(st["totals"]["sockets_accepted"].get<int>(), 4);
   BOOST_CHECK(probe::eventually([&] { return status().state == "connected"; }));
-  BOOST_CHECK_EQUAL(duplicates, 0u);
+  // Nothing written was lost. (A batch in flight when a session ended is
+  // offered again by the next one: the orderer's dedupe removes such
+  // duplicates, so they are not counted here.)
+  srv.reconfigure(R"({"event_rate":0})");
+  BOOST_CHECK(probe::eventually([&] {
+    auto written = stats()["topics"][topic]["written"].get<size_t>();
+    std::lock_guard<std::mutex> g{m};
+    return ids.size() == written;
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(a_stall_is_caught_and_the_stream_resumes) {
