@@ -200,7 +200,8 @@ void create_channel(session_pointer self, std::function<void(channel_info)> next
            return;
          }
          if (ch.expires_ms > 0)
-           self->state.channel_ttl_ms = ch.expires_ms - wall_ms();
+           ch.ttl_ms = ch.expires_ms - wall_ms();
+         self->state.channel_ttl_ms = ch.ttl_ms;
          subscribe(self, ch, next);
        });
 }
@@ -379,6 +380,9 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       audit(self, "connected", {{"channel", it->second.channel.id}});
       if (st.resuming) {
         st.resuming = false;
+        // The lifetime came with the channel: the background subscription
+        // below extends it by that much, and the timer keeps it extended.
+        st.channel_ttl_ms = it->second.channel.ttl_ms;
         audit(self, "channel_reused", {{"channel", it->second.channel.id}});
         subscribe(self, it->second.channel, [](channel_info) {});
       }

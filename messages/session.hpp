@@ -77,12 +77,15 @@ struct channel_info {
   std::string connect_uri;
   /// Expiry, epoch milliseconds (0: unknown).
   int64_t expires_ms = 0;
+  /// Lifetime the service gives the channel (and each extension), ms (0:
+  /// unknown).
+  int64_t ttl_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, channel_info& x) {
   return f(caf::meta::type_name("gcstream::channel_info"), x.id, x.connect_uri,
-           x.expires_ms);
+           x.expires_ms, x.ttl_ms);
 }
 
 /// Where a session hands its events: the orderer (or a test's recorder).

@@ -270,6 +270,33 @@ BOOST_AUTO_TEST_CASE(a_channel_is_extended_before_it_expires_without_reconnectin
   wait_down(s.address());
 }
 
+BOOST_AUTO_TEST_CASE(a_resumed_channel_is_extended_too) {
+  srv.reconfigure(R"({"channel_ttl_s": 1})");
+  auto first = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return !channels.empty(); }));
+  auto ch = channels.front();
+  BOOST_CHECK_GT(ch.ttl_ms, 0);
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  wait_down(first.address());
+  auto s = settings();
+  s.resume = ch;
+  auto already = audit_copy().size();
+  auto second = spawn(s);
+  BOOST_CHECK(probe::eventually([&] {
+    auto all = audit_copy();
+    int extended = 0;
+    for (size_t i = already; i < all.size(); ++i)
+      extended += all[i].event == "channel_extended";
+    return extended >= 3;
+  }));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st["channels"][ch.id]["connects"], 2);
+  BOOST_CHECK_EQUAL(st["channels"][ch.id]["socket_open"], true);
+  BOOST_CHECK_EQUAL(st["totals"]["channels_expired"], 0);
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  wait_down(second.address());
+}
+
 BOOST_AUTO_TEST_CASE(rejected_topics_are_reported_and_all_rejected_is_fatal) {
   auto partly = spawn(settings({presence, "v2.users.u1.conversations"}));
   BOOST_REQUIRE(wait([&] { return received.size() >= 5; }));
