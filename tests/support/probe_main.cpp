@@ -30,7 +30,7 @@ std::string field(const std::string& s, const std::string& key) {
   return s.substr(b, s.find_first_of(",}", b) - b);
 }
 
-// The number after `"key":` inside the first object that follows `anchor`.
+// The sum of the channel's written_by_topic counts in the emulator's stats.
 uint64_t written_for(const std::string& stats, const std::string& channel) {
   auto c = stats.find("\"" + channel + "\":");
   if (c == std::string::npos)
