@@ -4,6 +4,7 @@
 #include "messages/errors.hpp"
 #include "messages/event.hpp"
 #include "messages/http.hpp"
+#include "messages/orderer.hpp"
 #include "messages/session.hpp"
 #include "messages/supervision.hpp"
 
@@ -22,6 +23,9 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ws_close_report>("gcstream::ws_close_report");
   cfg.add_message_type<channel_info>("gcstream::channel_info");
   cfg.add_message_type<tenant_status>("gcstream::tenant_status");
+  cfg.add_message_type<sink_stats>("gcstream::sink_stats");
+  cfg.add_message_type<std::vector<sink_stats>>("std::vector<gcstream::sink_stats>");
+  cfg.add_message_type<orderer_stats>("gcstream::orderer_stats");
   // access_token is local only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE): a token never
   // goes to another node.
   cfg.add_error_category(

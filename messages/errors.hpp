@@ -64,6 +64,10 @@ enum class errc : uint8_t {
   all_topics_rejected,
   /// More topics than the channels of one client can hold. Fatal.
   too_many_topics,
+  // -- sinks (actors/sinks) --
+  /// A sink could not take a batch (a write failed, a webhook refused it).
+  /// Retriable: the orderer offers the batch again.
+  sink_failed,
   // -- configuration --
   /// A setting is missing or out of range. Fatal.
   bad_config,
@@ -83,6 +87,7 @@ constexpr bool is_retriable(errc x) {
     case errc::heartbeat_timeout:
     case errc::connect_failed:
     case errc::api_failed:
+    case errc::sink_failed:
       return true;
     default:
       return false;

@@ -1,0 +1,63 @@
+#include "runtime/reorder_buffer.hpp"
+
+namespace gcstream {
+
+bool reorder_buffer::push(event& e, int64_t now_ms) {
+  if (e.ts_ms < last_.ts)
+    return false;
+  key k{e.ts_ms, ++arrivals_};
+  if (e.ts_ms > newest_ts_)
+    newest_ts_ = e.ts_ms;
+  heap_.push(held{k, now_ms, std::move(e)});
+  fifo_.push_back(waiting{k, now_ms});
+  return true;
+}
+
+void reorder_buffer::pop_into(std::vector<event>& out) {
+  const held& top = heap_.top();
+  last_ = top.k;
+  out.push_back(std::move(top.ev));
+  heap_.pop();
+}
+
+void reorder_buffer::skip_released() {
+  while (!fifo_.empty() && fifo_.front().k <= last_)
+    fifo_.pop_front();
+}
+
+size_t reorder_buffer::release(int64_t now_ms, std::vector<event>& out) {
+  size_t forced = 0;
+  // Saturating: a newest timestamp near INT64_MIN must not wrap.
+  int64_t mark = newest_ts_ < INT64_MIN + cfg_.allowed_lateness_ms
+                   ? INT64_MIN
+                   : newest_ts_ - cfg_.allowed_lateness_ms;
+  while (!heap_.empty()) {
+    skip_released();
+    bool expired = !fifo_.empty()
+                   && fifo_.front().since_ms + cfg_.max_hold_ms <= now_ms;
+    bool over = heap_.size() > cfg_.max_events;
+    if (heap_.top().k.ts <= mark || expired) {
+      pop_into(out);
+    } else if (over) {
+      pop_into(out);
+      ++forced;
+    } else {
+      break;
+    }
+  }
+  skip_released();
+  return forced;
+}
+
+void reorder_buffer::release_all(std::vector<event>& out) {
+  while (!heap_.empty())
+    pop_into(out);
+  fifo_.clear();
+}
+
+int64_t reorder_buffer::next_deadline() {
+  skip_released();
+  return fifo_.empty() ? -1 : fifo_.front().since_ms + cfg_.max_hold_ms;
+}
+
+} // namespace gcstream

@@ -1,0 +1,60 @@
+#include "runtime/sink_outbox.hpp"
+
+namespace gcstream {
+
+size_t sink_outbox::trim() {
+  size_t n = 0;
+  while (waiting_.size() > cfg_.max_events) {
+    waiting_.pop_front();
+    ++n;
+  }
+  dropped_ += n;
+  return n;
+}
+
+void sink_outbox::add(const std::vector<event>& events) {
+  waiting_.insert(waiting_.end(), events.begin(), events.end());
+}
+
+void sink_outbox::add(event e) {
+  waiting_.push_back(std::move(e));
+}
+
+std::optional<event_batch> sink_outbox::next(bool partial) {
+  if (waiting_.empty() || in_flight_.size() >= cfg_.window)
+    return std::nullopt;
+  size_t max_batch = cfg_.max_batch == 0 ? 1 : cfg_.max_batch;
+  if (!partial && waiting_.size() < max_batch)
+    return std::nullopt;
+  auto n = std::min(waiting_.size(), max_batch);
+  event_batch b;
+  b.tenant = tenant_;
+  b.seq = next_seq_++;
+  b.events.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    b.events.push_back(std::move(waiting_.front()));
+    waiting_.pop_front();
+  }
+  in_flight_events_ += n;
+  return in_flight_.emplace(b.seq, std::move(b)).first->second;
+}
+
+bool sink_outbox::ack(uint64_t seq) {
+  auto it = in_flight_.find(seq);
+  if (it == in_flight_.end())
+    return false;
+  in_flight_events_ -= it->second.events.size();
+  acked_events_ += it->second.events.size();
+  in_flight_.erase(it);
+  return true;
+}
+
+std::vector<event_batch> sink_outbox::unacknowledged() const {
+  std::vector<event_batch> out;
+  out.reserve(in_flight_.size());
+  for (auto& kv : in_flight_)
+    out.push_back(kv.second);
+  return out;
+}
+
+} // namespace gcstream

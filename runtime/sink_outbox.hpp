@@ -1,0 +1,79 @@
+#pragma once
+
+// What the orderer owes one sink: released events not yet sent, and batches
+// sent but not yet acknowledged (ARCHITECTURE.md, orderer_actor).
+//
+// Credit: at most `window` batches are in flight; the rest wait here, so a
+// slow sink slows only itself. A batch stays until its acknowledgement, and
+// every unacknowledged batch is sent again, with the same seq, to a sink that
+// restarted. Bounded: past max_events waiting, the oldest waiting events are
+// dropped and counted (the caller audits it); batches in flight are never
+// dropped.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/event.hpp"
+
+namespace gcstream {
+
+/// The delivery queue of one sink.
+class sink_outbox {
+public:
+  struct settings {
+    size_t window = 8;
+    size_t max_batch = 512;
+    size_t max_events = 100000;
+  };
+
+  sink_outbox(std::string tenant, settings s)
+    : tenant_(std::move(tenant)), cfg_(s) {}
+
+  /// Queues released events (call trim() once what has credit was sent).
+  void add(const std::vector<event>& events);
+  void add(event e);
+
+  /// Drops the oldest waiting events past max_events; returns how many.
+  size_t trim();
+
+  /// The next batch to send when the window has room and events wait: up to
+  /// max_batch events, or fewer when `partial` (a linger ran out or a drain).
+  std::optional<event_batch> next(bool partial);
+
+  /// The sink has batch `seq`. Returns false for an unknown seq (already
+  /// acknowledged, or never sent).
+  bool ack(uint64_t seq);
+
+  /// An unacknowledged batch, or null.
+  const event_batch* find(uint64_t seq) const {
+    auto it = in_flight_.find(seq);
+    return it == in_flight_.end() ? nullptr : &it->second;
+  }
+
+  /// Every unacknowledged batch, oldest first, for a restarted sink.
+  std::vector<event_batch> unacknowledged() const;
+
+  size_t waiting_events() const { return waiting_.size(); }
+  size_t in_flight_batches() const { return in_flight_.size(); }
+  size_t in_flight_events() const { return in_flight_events_; }
+  uint64_t acknowledged_events() const { return acked_events_; }
+  uint64_t dropped_events() const { return dropped_; }
+  bool idle() const { return waiting_.empty() && in_flight_.empty(); }
+
+private:
+
+  std::string tenant_;
+  settings cfg_;
+  uint64_t next_seq_ = 1;
+  std::deque<event> waiting_;
+  std::map<uint64_t, event_batch> in_flight_;
+  size_t in_flight_events_ = 0;
+  uint64_t acked_events_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+} // namespace gcstream

@@ -1,0 +1,334 @@
+// The orderer on CAF's test scheduler: dedupe, the watermark and max hold on
+// a virtual clock, late policies, credit windows, resends to a restarted
+// sink, and a restarted orderer carrying on from the kept state.
+
+#include "actors/orderer_actor.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "tests/support/deterministic_fixture.hpp"
+
+using namespace gcstream;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What a test sink saw; it acknowledges at once, or when the test says (an
+// int message: acknowledge that many held batches, oldest first).
+struct sink_log {
+  bool auto_ack = true;
+  std::vector<event_batch> batches;
+  std::vector<std::pair<caf::response_promise, uint64_t>> held;
+  std::vector<std::string> ids() const {
+    std::vector<std::string> out;
+    for (auto& b : batches)
+      for (auto& e : b.events)
+        out.push_back(e.id);
+    return out;
+  }
+};
+
+caf::behavior test_sink(caf::event_based_actor* self, sink_log* log) {
+  return {
+    [=](deliver_atom, event_batch& b) -> caf::result<uint64_t> {
+      log->batches.push_back(b);
+      if (log->auto_ack)
+        return b.seq;
+      auto rp = self->make_response_promise();
+      log->held.emplace_back(rp, b.seq);
+      return caf::delegated<uint64_t>{};
+    },
+    [=](int n) {
+      for (int i = 0; i < n && !log->held.empty(); ++i) {
+        log->held.front().first.deliver(log->held.front().second);
+        log->held.erase(log->held.begin());
+      }
+    },
+  };
+}
+
+event ev(const std::string& id, int64_t ts) {
+  return event{"v2.users.u1.presence", id, ts, ts, false, frame_ref{"{}"}};
+}
+
+event_batch batch(uint64_t seq, std::vector<event> evs) {
+  return event_batch{"acme", seq, std::move(evs)};
+}
+
+struct orderer_fixture : test::deterministic_fixture {
+  sink_log main_log, late_log;
+  std::vector<sink_actor> spawned;
+  std::shared_ptr<orderer_keep> keep;
+  orderer_actor orderer;
+  std::vector<uint64_t> acks;
+
+  orderer_settings settings() {
+    orderer_settings s;
+    s.tenant = "acme";
+    s.reorder = {250, 1000, 1000};
+    return s;
+  }
+
+  sink_spec spec(sink_log* log, bool late_only = false) {
+    return sink_spec{late_only ? "late" : "main",
+                     [this, log](caf::actor_system& sys) {
+                       auto h = caf::actor_cast<sink_actor>(
+                         sys.spawn(test_sink, log));
+                       spawned.push_back(h);
+                       return h;
+                     },
+                     late_only};
+  }
+
+  void start(orderer_settings s, bool with_late_sink = false) {
+    std::vector<sink_spec> sinks{spec(&main_log)};
+    if (with_late_sink)
+      sinks.push_back(spec(&late_log, true));
+    keep = std::make_shared<orderer_keep>(s, std::move(sinks));
+    orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+    sched.run();
+  }
+
+  // Runs `f(self)` in a short-lived client actor, then every mailbox.
+  template <class F>
+  void as_client(F f) {
+    auto client = sys.spawn([f](caf::event_based_actor* self) { f(self); });
+    sched.run();
+    caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void ingest(event_batch b) {
+    as_client([this, b](caf::event_based_actor* self) {
+      self->request(orderer, caf::infinite, ingest_atom::value, b)
+        .then([this](uint64_t seq) { acks.push_back(seq); });
+    });
+  }
+
+  orderer_stats stats() {
+    orderer_stats out;
+    as_client([&](caf::event_based_actor* self) {
+      self->request(orderer, caf::infinite, stats_atom::value)
+        .then([&](const orderer_stats& s) { out = s; });
+    });
+    return out;
+  }
+
+  // Asks for a drain; the answer lands in `drained` whenever it comes.
+  caf::actor drain(caf::timespan timeout, std::optional<bool>& drained) {
+    return sys.spawn([this, timeout, &drained](caf::event_based_actor* self) {
+      self->request(orderer, caf::infinite, drain_atom::value, timeout)
+        .then([&drained](bool ok) { drained = ok; });
+    });
+  }
+
+  // The newest sink acknowledges n held batches.
+  void ack(int n = 1000) {
+    caf::anon_send(caf::actor_cast<caf::actor>(spawned.back()), n);
+    sched.run();
+  }
+
+  void advance(caf::timespan t) {
+    sched.clock().advance_time(t);
+    sched.run();
+  }
+
+  ~orderer_fixture() {
+    if (orderer)
+      caf::anon_send_exit(orderer, caf::exit_reason::user_shutdown);
+    for (auto& s : spawned)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(orderer_actor_tests, orderer_fixture)
+
+BOOST_AUTO_TEST_CASE(duplicates_go_and_the_rest_comes_out_in_timestamp_order) {
+  start(settings());
+  ingest(batch(1, {ev("a", 1000), ev("c", 1200), ev("b", 1100)}));
+  ingest(batch(2, {ev("b", 1100), ev("d", 1300), ev("a", 1000)}));
+  BOOST_CHECK(acks == (std::vector<uint64_t>{1, 2})); // both in kept state
+  // Newest is 1300: events up to 1050 are out, the rest is held.
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a"}));
+  advance(1s); // max hold
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b", "c", "d"}));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.received, 6u);
+  BOOST_CHECK_EQUAL(st.duplicates, 2u);
+  BOOST_CHECK_EQUAL(st.reordering, 0u);
+  BOOST_REQUIRE_EQUAL(st.sinks.size(), 1u);
+  BOOST_CHECK_EQUAL(st.sinks[0].delivered, 4u);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_without_an_id_is_never_a_duplicate) {
+  start(settings());
+  ingest(batch(1, {ev("", 1000), ev("", 1000)}));
+  advance(1s);
+  BOOST_CHECK_EQUAL(main_log.ids().size(), 2u);
+  BOOST_CHECK_EQUAL(stats().duplicates, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(nothing_is_released_before_the_max_hold) {
+  start(settings());
+  ingest(batch(1, {ev("a", 5000)}));
+  advance(999ms);
+  BOOST_CHECK(main_log.ids().empty());
+  advance(1ms);
+  BOOST_CHECK_EQUAL(main_log.ids().size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(late_events_are_delivered_flagged_by_default) {
+  start(settings());
+  ingest(batch(1, {ev("a", 1000), ev("b", 2000)})); // a goes at once
+  ingest(batch(2, {ev("old", 900)}));
+  BOOST_REQUIRE_EQUAL(main_log.ids().size(), 2u);
+  auto& last = main_log.batches.back().events.back();
+  BOOST_CHECK_EQUAL(last.id, "old");
+  BOOST_CHECK(last.late);
+  BOOST_CHECK(!main_log.batches.front().events.front().late);
+  BOOST_CHECK_EQUAL(stats().late, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(late_events_can_be_dropped_or_routed) {
+  auto s = settings();
+  s.late = late_policy::route;
+  start(s, true);
+  ingest(batch(1, {ev("a", 1000), ev("b", 2000)}));
+  ingest(batch(2, {ev("old", 900)}));
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a"}));
+  BOOST_CHECK(late_log.ids() == (std::vector<std::string>{"old"}));
+  advance(1s);
+  BOOST_CHECK(late_log.ids() == (std::vector<std::string>{"old"})); // only late ones
+}
+
+BOOST_AUTO_TEST_CASE(dropped_late_events_are_counted) {
+  auto s = settings();
+  s.late = late_policy::drop;
+  start(s);
+  ingest(batch(1, {ev("a", 1000), ev("b", 2000)}));
+  ingest(batch(2, {ev("old", 900), ev("old2", 800)}));
+  advance(1s);
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.late, 2u);
+  BOOST_CHECK_EQUAL(st.late_dropped, 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_sink_has_at_most_its_window_in_flight) {
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {2, 1, 1000};
+  main_log.auto_ack = false;
+  start(s);
+  ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3), ev("d", 4)}));
+  BOOST_CHECK_EQUAL(main_log.batches.size(), 2u);
+  BOOST_CHECK_EQUAL(stats().sinks[0].waiting, 2u);
+  ack();
+  BOOST_CHECK_EQUAL(main_log.batches.size(), 4u);
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b", "c", "d"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_sink_gets_every_unacknowledged_batch_again) {
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {4, 1, 1000};
+  main_log.auto_ack = false;
+  start(s);
+  ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3)}));
+  BOOST_REQUIRE_EQUAL(main_log.batches.size(), 3u);
+  // The sink acknowledges the first batch only, then dies.
+  ack(1);
+  main_log.held.clear();
+  auto first = spawned.front();
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  sched.run();
+  main_log.batches.clear();
+  main_log.auto_ack = true;
+  advance(100ms); // the restart delay
+  BOOST_REQUIRE_EQUAL(spawned.size(), 2u);
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"b", "c"}));
+  BOOST_CHECK_EQUAL(main_log.batches[0].seq, 2u); // same seqs as before
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.sinks[0].restarts, 1u);
+  BOOST_CHECK_EQUAL(st.sinks[0].unacked_batches, 0u);
+  BOOST_CHECK_EQUAL(st.sinks[0].delivered, 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_orderer_carries_on_from_the_kept_state) {
+  auto s = settings();
+  s.outbox = {8, 1, 1000};
+  main_log.auto_ack = false;
+  start(s);
+  ingest(batch(1, {ev("a", 1000), ev("b", 1100), ev("c", 5000)}));
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
+  // Killed with two batches unacknowledged and c in its reorder buffer.
+  caf::anon_send_exit(orderer, caf::exit_reason::kill);
+  sched.run();
+  main_log.held.clear();
+  main_log.batches.clear();
+  main_log.auto_ack = true;
+  orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+  sched.run();
+  // The same sink gets the two batches again, with their seqs.
+  BOOST_CHECK_EQUAL(spawned.size(), 1u);
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
+  BOOST_CHECK_EQUAL(main_log.batches[0].seq, 1u);
+  // A batch the session offers again is deduped; c is still held.
+  ingest(batch(1, {ev("a", 1000), ev("b", 1100), ev("c", 5000), ev("d", 5100)}));
+  advance(1s);
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b", "c", "d"}));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.incarnations, 2u);
+  BOOST_CHECK_EQUAL(st.duplicates, 3u);
+  BOOST_CHECK_EQUAL(st.received, 7u);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_sink_queue_drops_the_oldest_and_counts_it) {
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {1, 1, 2};
+  main_log.auto_ack = false;
+  start(s);
+  ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3), ev("d", 4), ev("e", 5)}));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.sinks[0].dropped, 2u); // b and c: a in flight, d e wait
+  main_log.auto_ack = true;
+  ack();
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "d", "e"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_drain_releases_everything_and_answers_once_acknowledged) {
+  auto s = settings();
+  main_log.auto_ack = false;
+  start(s);
+  ingest(batch(1, {ev("a", 1000), ev("b", 9000)}));
+  std::optional<bool> drained;
+  auto client = drain(5s, drained);
+  sched.run();
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
+  BOOST_CHECK(!drained);
+  ack();
+  BOOST_REQUIRE(drained);
+  BOOST_CHECK(*drained);
+}
+
+BOOST_AUTO_TEST_CASE(a_drain_gives_up_at_its_timeout) {
+  main_log.auto_ack = false;
+  start(settings());
+  ingest(batch(1, {ev("a", 1000)}));
+  std::optional<bool> drained;
+  auto client = drain(2s, drained);
+  sched.run();
+  advance(2s);
+  BOOST_REQUIRE(drained);
+  BOOST_CHECK(!*drained);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

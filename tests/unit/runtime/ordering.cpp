@@ -1,0 +1,239 @@
+// The orderer's pure parts: the dedupe window, the reorder buffer and the
+// sink outbox. Time is a number the test moves.
+
+#include <boost/test/unit_test.hpp>
+
+#include <random>
+
+#include "runtime/dedupe_window.hpp"
+#include "runtime/event_line.hpp"
+#include "runtime/reorder_buffer.hpp"
+#include "runtime/sink_outbox.hpp"
+
+using namespace gcstream;
+
+namespace {
+
+event ev(const std::string& id, int64_t ts) {
+  return event{"v2.users.u1.presence", id, ts, ts, false, frame_ref{"{}"}};
+}
+
+std::vector<int64_t> stamps(const std::vector<event>& evs) {
+  std::vector<int64_t> out;
+  for (auto& e : evs)
+    out.push_back(e.ts_ms);
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(dedupe_window_tests)
+
+BOOST_AUTO_TEST_CASE(a_repeated_id_is_a_duplicate_within_the_window) {
+  dedupe_window w{10, 60000};
+  BOOST_CHECK(!w.seen("a", 0));
+  BOOST_CHECK(!w.seen("b", 1));
+  BOOST_CHECK(w.seen("a", 2));
+  BOOST_CHECK(w.seen("b", 3));
+  BOOST_CHECK_EQUAL(w.size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(the_count_bound_evicts_the_oldest_first) {
+  dedupe_window w{3, 60000};
+  for (auto id : {"a", "b", "c", "d"})
+    BOOST_CHECK(!w.seen(id, 0));
+  BOOST_CHECK_EQUAL(w.size(), 3u);
+  BOOST_CHECK_EQUAL(w.evicted_by_count(), 1u);
+  BOOST_CHECK(w.seen("d", 0)); // still in
+  BOOST_CHECK(w.seen("b", 0));
+  BOOST_CHECK(!w.seen("a", 0)); // evicted, so new again
+}
+
+BOOST_AUTO_TEST_CASE(the_age_bound_evicts_old_ids) {
+  dedupe_window w{100, 1000};
+  BOOST_CHECK(!w.seen("a", 0));
+  BOOST_CHECK(!w.seen("b", 500));
+  BOOST_CHECK(w.seen("a", 999));
+  BOOST_CHECK(!w.seen("a", 1000)); // a aged out at 1000
+  BOOST_CHECK(w.seen("b", 1400));
+  BOOST_CHECK_EQUAL(w.evicted_by_count(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_window_never_outgrows_its_bound) {
+  dedupe_window w{1000, 600000};
+  for (int i = 0; i < 50000; ++i)
+    w.seen("id-" + std::to_string(i), i);
+  BOOST_CHECK_EQUAL(w.size(), 1000u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(reorder_buffer_tests)
+
+BOOST_AUTO_TEST_CASE(the_watermark_releases_what_is_older_than_newest_minus_lateness) {
+  reorder_buffer rb{{250, 1000, 1000}};
+  std::vector<event> out;
+  for (auto [id, ts] : {std::pair{"a", 1000}, {"b", 900}, {"c", 1100}}) {
+    auto e = ev(id, ts);
+    BOOST_CHECK(rb.push(e, 0));
+  }
+  rb.release(0, out);
+  BOOST_CHECK(out.empty()); // newest 1100 - 250 = 850: nothing yet
+  auto e = ev("d", 1200);
+  rb.push(e, 0);
+  rb.release(0, out); // mark 950: b
+  BOOST_CHECK(stamps(out) == (std::vector<int64_t>{900}));
+  e = ev("e", 1400);
+  rb.push(e, 0);
+  rb.release(0, out); // mark 1150: a, c
+  BOOST_CHECK(stamps(out) == (std::vector<int64_t>{900, 1000, 1100}));
+  BOOST_CHECK_EQUAL(rb.size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(max_hold_releases_in_order_after_waiting_too_long) {
+  reorder_buffer rb{{250, 1000, 1000}};
+  std::vector<event> out;
+  auto a = ev("a", 5000), b = ev("b", 4990), c = ev("c", 5100);
+  rb.push(a, 0);
+  rb.push(b, 300);
+  rb.push(c, 600);
+  BOOST_CHECK_EQUAL(rb.next_deadline(), 1000);
+  rb.release(999, out);
+  BOOST_CHECK(out.empty());
+  rb.release(1000, out); // a waited 1 s: everything up to 5000 goes, in order
+  BOOST_CHECK(stamps(out) == (std::vector<int64_t>{4990, 5000}));
+  BOOST_CHECK_EQUAL(rb.next_deadline(), 1600); // c's turn
+  rb.release(1600, out);
+  BOOST_CHECK(stamps(out) == (std::vector<int64_t>{4990, 5000, 5100}));
+  BOOST_CHECK_EQUAL(rb.next_deadline(), -1);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_older_than_one_released_is_late) {
+  reorder_buffer rb{{0, 1000, 1000}};
+  std::vector<event> out;
+  auto a = ev("a", 1000);
+  rb.push(a, 0);
+  rb.release(0, out);
+  BOOST_CHECK_EQUAL(out.size(), 1u);
+  auto old = ev("old", 999);
+  BOOST_CHECK(!rb.push(old, 0));
+  BOOST_CHECK_EQUAL(old.id, "old"); // left to the caller
+  auto same = ev("same", 1000); // not older: still in order
+  BOOST_CHECK(rb.push(same, 0));
+}
+
+BOOST_AUTO_TEST_CASE(over_the_cap_the_oldest_go_early_never_dropped) {
+  reorder_buffer rb{{100000, 100000, 3}};
+  std::vector<event> out;
+  size_t forced = 0;
+  for (int i = 1; i <= 5; ++i) {
+    auto e = ev(std::to_string(i), i);
+    BOOST_REQUIRE(rb.push(e, 0));
+    forced += rb.release(0, out);
+  }
+  BOOST_CHECK_EQUAL(rb.size(), 3u);
+  BOOST_CHECK_EQUAL(forced, 2u);
+  rb.release_all(out);
+  BOOST_CHECK_EQUAL(out.size(), 5u); // every event came out
+}
+
+BOOST_AUTO_TEST_CASE(random_arrival_within_the_lateness_comes_out_sorted) {
+  reorder_buffer rb{{500, 1000000, 1000000}};
+  std::mt19937 rng{7};
+  std::vector<event> out;
+  for (int i = 0; i < 20000; ++i) {
+    // Each event is at most 400 ms older than the newest before it.
+    auto e = ev(std::to_string(i), 10 * i - int64_t(rng() % 400));
+    BOOST_REQUIRE(rb.push(e, 0));
+    rb.release(0, out);
+  }
+  rb.release_all(out);
+  BOOST_REQUIRE_EQUAL(out.size(), 20000u);
+  BOOST_CHECK(std::is_sorted(out.begin(), out.end(), [](auto& a, auto& b) {
+    return a.ts_ms < b.ts_ms;
+  }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sink_outbox_tests)
+
+BOOST_AUTO_TEST_CASE(the_credit_window_caps_batches_in_flight) {
+  sink_outbox ob{"acme", {2, 3, 1000}};
+  std::vector<event> evs;
+  for (int i = 0; i < 10; ++i)
+    evs.push_back(ev(std::to_string(i), i));
+  ob.add(evs);
+  auto b1 = ob.next(false), b2 = ob.next(false);
+  BOOST_REQUIRE(b1 && b2);
+  BOOST_CHECK_EQUAL(b1->events.size(), 3u);
+  BOOST_CHECK_EQUAL(b1->tenant, "acme");
+  BOOST_CHECK_LT(b1->seq, b2->seq);
+  BOOST_CHECK(!ob.next(true)); // window full
+  BOOST_CHECK(ob.ack(b1->seq));
+  BOOST_CHECK(!ob.ack(b1->seq)); // only once
+  auto b3 = ob.next(false);
+  BOOST_REQUIRE(b3);
+  BOOST_CHECK_EQUAL(b3->events.front().id, "6");
+  BOOST_CHECK(!ob.next(true)); // window full again
+  ob.ack(b2->seq);
+  BOOST_CHECK(!ob.next(false)); // 1 waits: not a full batch
+  auto b4 = ob.next(true);
+  BOOST_REQUIRE(b4);
+  BOOST_CHECK_EQUAL(b4->events.size(), 1u);
+  BOOST_CHECK_EQUAL(ob.acknowledged_events(), 6u);
+}
+
+BOOST_AUTO_TEST_CASE(unacknowledged_batches_are_kept_for_a_resend) {
+  sink_outbox ob{"acme", {8, 2, 1000}};
+  std::vector<event> evs;
+  for (int i = 0; i < 6; ++i)
+    evs.push_back(ev(std::to_string(i), i));
+  ob.add(evs);
+  auto b1 = ob.next(false), b2 = ob.next(false), b3 = ob.next(false);
+  ob.ack(b2->seq);
+  auto again = ob.unacknowledged();
+  BOOST_REQUIRE_EQUAL(again.size(), 2u);
+  BOOST_CHECK_EQUAL(again[0].seq, b1->seq);
+  BOOST_CHECK_EQUAL(again[1].seq, b3->seq);
+  BOOST_CHECK_EQUAL(again[1].events[1].id, "5");
+  BOOST_CHECK(again[0].events[0].frame.shares_with(b1->events[0].frame));
+}
+
+BOOST_AUTO_TEST_CASE(past_the_cap_the_oldest_waiting_events_are_dropped) {
+  sink_outbox ob{"acme", {1, 2, 4}};
+  std::vector<event> evs;
+  for (int i = 0; i < 3; ++i)
+    evs.push_back(ev(std::to_string(i), i));
+  ob.add(evs);
+  auto inflight = ob.next(false); // 0, 1
+  for (int i = 3; i <= 5; ++i)
+    ob.add(ev(std::to_string(i), i));
+  BOOST_CHECK_EQUAL(ob.trim(), 0u); // waiting: 2 3 4 5
+  ob.add(ev("6", 6));
+  BOOST_CHECK_EQUAL(ob.trim(), 1u); // 2 goes
+  BOOST_CHECK_EQUAL(ob.waiting_events(), 4u);
+  BOOST_CHECK_EQUAL(ob.dropped_events(), 1u);
+  BOOST_CHECK_EQUAL(ob.in_flight_events(), 2u); // in flight: never dropped
+  ob.ack(inflight->seq);
+  auto next = ob.next(true);
+  BOOST_CHECK_EQUAL(next->events.front().id, "3");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(event_line_tests)
+
+BOOST_AUTO_TEST_CASE(the_line_keeps_the_frame_and_escapes_the_rest) {
+  event e{"v2.t", "id\"1", 12, 34, true, frame_ref{R"({"a":[1,2]})"}};
+  std::string out;
+  append_event_line(out, "ac\\me\n", e);
+  BOOST_CHECK_EQUAL(out, "{\"tenant\":\"ac\\\\me\\n\",\"topic\":\"v2.t\",\"id\":"
+                         "\"id\\\"1\",\"ts\":12,\"received\":34,\"late\":true,"
+                         "\"event\":{\"a\":[1,2]}}\n");
+  std::string ctl;
+  append_json_string(ctl, std::string("\x01", 1));
+  BOOST_CHECK_EQUAL(ctl, "\"\\u0001\"");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
