@@ -190,6 +190,12 @@ orderer_actor_impl(orderer_pointer self, std::shared_ptr<orderer_keep> keep,
   st.keep = std::move(keep);
   st.observer = std::move(observer);
   ++st.keep->counters.incarnations;
+  // A planned stop takes the sinks along; a crash leaves them to the next
+  // orderer, with everything they have not acknowledged.
+  self->attach_functor([keep = st.keep](const caf::error& reason) {
+    if (!reason || reason == caf::exit_reason::user_shutdown)
+      keep->stop_sinks();
+  });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& slots = self->state.keep->slots;
     for (size_t i = 0; i < slots.size(); ++i) {

@@ -350,6 +350,11 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.deps = std::move(deps);
+  // Asked to stop (its supervisor stops the tenant): close the sockets
+  // first, so that the service sees an orderly goodbye. (A kill cannot be
+  // trapped: its sockets end when the service closes them or the next
+  // session takes the channel.)
+  self->set_exit_handler([=](caf::exit_msg& msg) { finish(self, msg.reason); });
   // Take over the tenant's inbox: what a crashed predecessor had in flight
   // is offered again.
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
@@ -537,6 +542,12 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       });
     },
     [=](drain_atom) { drain(self); },
+    [=](ingest_atom, ingest_actor next) {
+      // The orderer restarted: what it had not acknowledged goes to the new
+      // one now.
+      self->state.deps.ingest = std::move(next);
+      self->send(self, resend_atom::value);
+    },
     [=](resend_atom) {
       auto failed = std::move(self->state.failed);
       self->state.failed.clear();

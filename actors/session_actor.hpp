@@ -9,6 +9,10 @@
 //                                                to the tenant's event_inbox)
 //   (drain_atom)                                 the inbox has events
 //   (ws_closed_atom, link, report)               a socket ended
+//   (ingest_atom, ingest_actor)                  the orderer restarted: hand
+//                                                events (and what the old
+//                                                one never acknowledged) to
+//                                                this one
 // Sends:
 //   (ingest_atom, batch) to the ingest actor; the inbox keeps the batch until
 //   acknowledged, and survives the session
@@ -84,7 +88,8 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<ping_atom, uint64_t>,
   caf::reacts_to<watchdog_atom, uint64_t>,
   caf::reacts_to<resubscribe_atom, uint64_t>,
-  caf::reacts_to<resend_atom>>;
+  caf::reacts_to<resend_atom>,
+  caf::reacts_to<ingest_atom, ingest_actor>>;
 
 /// What a session shares with the rest of its tenant and process.
 struct session_deps {

@@ -110,6 +110,71 @@ void schedule_restart(supervisor_pointer self, const std::string& why,
   self->delayed_send(self, delay, restart_atom::value, ++st.restart_gen);
 }
 
+// Counts a crash; true when the tenant is past its restart intensity (and
+// has been failed).
+bool crash_limit_hit(supervisor_pointer self, const std::string& what,
+                     const caf::error& reason) {
+  auto& st = self->state;
+  auto now = now_ms(self);
+  st.crashes.push_back(now);
+  while (!st.crashes.empty()
+         && now - st.crashes.front() > st.cfg.restart_window.count())
+    st.crashes.pop_front();
+  if (st.crashes.size() <= st.cfg.max_restarts)
+    return false;
+  fail_tenant(self, make_error(errc::api_failed,
+                               "tenant " + st.cfg.tenant + ": "
+                                 + std::to_string(st.crashes.size()) + " " + what
+                                 + " crashes within "
+                                 + std::to_string(st.cfg.restart_window.count()
+                                                  / 1000)
+                                 + " s (last: " + caf::to_string(reason) + ")"));
+  return true;
+}
+
+void spawn_orderer(supervisor_pointer self) {
+  auto& st = self->state;
+  st.orderer = self->spawn(orderer_actor_impl, st.keep, st.observer);
+  self->monitor(st.orderer);
+  *st.orderer_child = caf::actor_cast<caf::actor>(st.orderer);
+  if (st.session)
+    caf::anon_send(st.session, ingest_atom::value,
+                   caf::actor_cast<ingest_actor>(st.orderer));
+}
+
+// The session is gone and the tenant stops: drain the orderer, then stop it
+// (which stops its sinks), then quit.
+void finish_stop(supervisor_pointer self) {
+  auto& st = self->state;
+  auto done = [=] {
+    auto& st = self->state;
+    if (st.orderer) {
+      self->demonitor(st.orderer.address());
+      self->send_exit(st.orderer, caf::exit_reason::user_shutdown);
+      *st.orderer_child = nullptr;
+    }
+    set_state(self, "stopped", "");
+    audit(self, "tenant_stopped");
+    self->quit();
+  };
+  if (!st.orderer) {
+    done();
+    return;
+  }
+  auto timeout = caf::timespan{st.cfg.drain_timeout};
+  self->request(st.orderer, timeout + seconds{1}, drain_atom::value, timeout)
+    .then(
+      [=](bool complete) {
+        if (!complete)
+          audit(self, "drain_incomplete", {});
+        done();
+      },
+      [=](caf::error&) {
+        audit(self, "drain_incomplete", {});
+        done();
+      });
+}
+
 void on_session_exit(supervisor_pointer self, const caf::error& reason) {
   auto& st = self->state;
   st.session = nullptr;
@@ -121,9 +186,7 @@ void on_session_exit(supervisor_pointer self, const caf::error& reason) {
   if (now - st.started_ms >= st.cfg.stable_after.count())
     st.status.attempt = 0; // it was stable: start the backoff over
   if (st.stopping) {
-    set_state(self, "stopped", "");
-    audit(self, "tenant_stopped");
-    self->quit();
+    finish_stop(self);
     return;
   }
   if (code_of(reason) != errc::none) {
@@ -135,21 +198,8 @@ void on_session_exit(supervisor_pointer self, const caf::error& reason) {
     return;
   }
   // Not a gcstream error: an exception, a kill, a crash. Count it.
-  st.crashes.push_back(now);
-  while (!st.crashes.empty()
-         && now - st.crashes.front() > st.cfg.restart_window.count())
-    st.crashes.pop_front();
-  if (st.crashes.size() > st.cfg.max_restarts) {
-    fail_tenant(self, make_error(errc::api_failed,
-                                 "tenant " + st.cfg.tenant + ": "
-                                   + std::to_string(st.crashes.size())
-                                   + " session crashes within "
-                                   + std::to_string(
-                                     st.cfg.restart_window.count() / 1000)
-                                   + " s (last: " + caf::to_string(reason)
-                                   + ")"));
+  if (crash_limit_hit(self, "session", reason))
     return;
-  }
   schedule_restart(self, "session crashed: " + caf::to_string(reason));
 }
 
@@ -159,7 +209,20 @@ supervisor_actor::behavior_type
 tenant_supervisor(supervisor_pointer self, supervisor_settings cfg,
                   token_actor token, limiter_actor limiter,
                   session_factory make_session, audit_actor observer) {
+  return tenant_supervisor_with_orderer(self, std::move(cfg), std::move(token),
+                                        std::move(limiter), nullptr,
+                                        std::move(make_session),
+                                        std::move(observer));
+}
+
+supervisor_actor::behavior_type
+tenant_supervisor_with_orderer(supervisor_pointer self, supervisor_settings cfg,
+                               token_actor token, limiter_actor limiter,
+                               std::shared_ptr<orderer_keep> keep,
+                               session_factory make_session,
+                               audit_actor observer) {
   auto& st = self->state;
+  st.keep = std::move(keep);
   st.rng.seed(cfg.seed != 0 ? cfg.seed : std::random_device{}());
   st.cfg = std::move(cfg);
   st.token = std::move(token);
@@ -171,16 +234,29 @@ tenant_supervisor(supervisor_pointer self, supervisor_settings cfg,
   self->monitor(st.token);
   // The session dies with its supervisor, whatever the reason.
   st.child = std::make_shared<caf::actor>();
-  self->attach_functor([child = st.child](const caf::error& reason) {
-    if (*child)
-      caf::anon_send_exit(*child, reason ? caf::exit_reason::user_shutdown
-                                         : caf::exit_reason::normal);
+  st.orderer_child = std::make_shared<caf::actor>();
+  self->attach_functor([child = st.child, orderer = st.orderer_child](
+                         const caf::error& reason) {
+    for (auto* c : {child.get(), orderer.get()})
+      if (*c)
+        caf::anon_send_exit(*c, reason ? caf::exit_reason::user_shutdown
+                                       : caf::exit_reason::normal);
   });
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
     if (st.session && msg.source == st.session.address()) {
       *st.child = nullptr;
       on_session_exit(self, msg.reason);
+      return;
+    }
+    if (st.orderer && msg.source == st.orderer.address()) {
+      // Its kept state is intact: start the next one at once.
+      *st.orderer_child = nullptr;
+      st.orderer = nullptr;
+      audit(self, "orderer_restarted", {{"reason", caf::to_string(msg.reason)}});
+      if (crash_limit_hit(self, "orderer", msg.reason))
+        return;
+      spawn_orderer(self);
       return;
     }
     if (msg.source != st.token.address())
@@ -190,6 +266,8 @@ tenant_supervisor(supervisor_pointer self, supervisor_settings cfg,
                                  : make_error(errc::bad_credentials,
                                               "the token actor stopped"));
   });
+  if (st.keep)
+    spawn_orderer(self);
   launch(self);
   return {
     [=](channel_atom, const channel_info& ch) {
@@ -205,6 +283,19 @@ tenant_supervisor(supervisor_pointer self, supervisor_settings cfg,
         launch(self);
     },
     [=](status_atom) { return self->state.status; },
+    [=](stats_atom) -> caf::result<orderer_stats> {
+      auto& st = self->state;
+      if (!st.orderer) {
+        orderer_stats none;
+        none.tenant = st.cfg.tenant;
+        return none;
+      }
+      return self->delegate(st.orderer, stats_atom::value);
+    },
+    [=](children_atom) {
+      auto& st = self->state;
+      return std::make_tuple(st.session, caf::actor_cast<caf::actor>(st.orderer));
+    },
     [=](stop_atom) {
       auto& st = self->state;
       st.stopping = true;
@@ -213,9 +304,7 @@ tenant_supervisor(supervisor_pointer self, supervisor_settings cfg,
         self->send_exit(st.session, caf::exit_reason::user_shutdown);
         return;
       }
-      set_state(self, "stopped", "");
-      audit(self, "tenant_stopped");
-      self->quit();
+      finish_stop(self);
     },
   };
 }

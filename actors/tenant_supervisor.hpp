@@ -21,7 +21,7 @@
 //      whoever linked or monitored it)
 //   -> stopped (stop_atom)
 // Audit events: session_started, connected, backoff_scheduled, tenant_failed,
-// tenant_stopped.
+// tenant_stopped, orderer_restarted.
 
 #include <chrono>
 #include <deque>
@@ -33,6 +33,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/orderer_actor.hpp"
 #include "messages/audit.hpp"
 #include "messages/supervision.hpp"
 #include "messages/token.hpp"
@@ -56,6 +57,8 @@ struct supervisor_settings {
   std::chrono::milliseconds token_threshold{60000};
   /// Seed of the jitter; 0 picks a random one.
   uint64_t seed = 0;
+  /// How long a stop waits for the orderer to hand everything to the sinks.
+  std::chrono::milliseconds drain_timeout{5000};
 };
 
 struct supervisor_state;
@@ -76,8 +79,13 @@ struct supervisor_state {
   audit_actor observer;
   std::mt19937_64 rng;
   caf::actor session;
-  /// The live session, for the supervisor's exit hook.
+  /// The live session and orderer, for the supervisor's exit hook.
   std::shared_ptr<caf::actor> child;
+  std::shared_ptr<caf::actor> orderer_child;
+  /// What outlives the orderer (null: sessions hand events elsewhere).
+  std::shared_ptr<orderer_keep> keep;
+  /// The live orderer; sessions hand it their events.
+  orderer_actor orderer;
   uint64_t permit = 0;
   channel_info last_channel;
   tenant_status status;
@@ -88,10 +96,24 @@ struct supervisor_state {
   static inline const char* name = "gcstream.supervisor";
 };
 
-/// The supervisor's behavior.
+/// The supervisor's behavior, for a tenant whose sessions hand their events
+/// to an ingest actor of their own (tests).
 supervisor_actor::behavior_type
 tenant_supervisor(supervisor_pointer self, supervisor_settings cfg,
                   token_actor token, limiter_actor limiter,
                   session_factory make_session, audit_actor observer);
+
+/// The supervisor's behavior for a whole tenant: it also starts the orderer
+/// on `keep` (monitored), starts it again at once when it dies (counted like
+/// a session crash), and tells the live session the new orderer. Session
+/// factories hand `self->state.orderer` to their sessions. A stop ends the
+/// session, drains the orderer (within drain_timeout), then stops the
+/// orderer and its sinks.
+supervisor_actor::behavior_type
+tenant_supervisor_with_orderer(supervisor_pointer self, supervisor_settings cfg,
+                               token_actor token, limiter_actor limiter,
+                               std::shared_ptr<orderer_keep> keep,
+                               session_factory make_session,
+                               audit_actor observer);
 
 } // namespace gcstream

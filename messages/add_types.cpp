@@ -23,6 +23,7 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ws_close_report>("gcstream::ws_close_report");
   cfg.add_message_type<channel_info>("gcstream::channel_info");
   cfg.add_message_type<tenant_status>("gcstream::tenant_status");
+  cfg.add_message_type<ingest_actor>("gcstream::ingest_actor");
   cfg.add_message_type<sink_stats>("gcstream::sink_stats");
   cfg.add_message_type<std::vector<sink_stats>>("std::vector<gcstream::sink_stats>");
   cfg.add_message_type<orderer_stats>("gcstream::orderer_stats");

@@ -6,6 +6,12 @@
 //                                                        granted; queued)
 //   supervisor --(release_atom, key, permit)--> limiter
 //   anyone     --(status_atom)----------------> supervisor -> tenant_status
+//   anyone     --(stats_atom)-----------------> supervisor -> orderer_stats
+//                                                           (from its orderer)
+//   anyone     --(children_atom)--------------> supervisor -> the live session
+//                                                           and orderer (for
+//                                                           operators' tools
+//                                                           and crash tests)
 //   host       --(stop_atom)------------------> supervisor (drains and stops)
 
 #include <cstdint>
@@ -16,6 +22,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/orderer.hpp"
 #include "messages/session.hpp"
 
 namespace gcstream {
@@ -26,6 +33,7 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
+using children_atom = caf::atom_constant<caf::atom("children")>;
 
 /// The process's connection limiter: at most N live channels and R connects
 /// per second per key (login host and client id).
@@ -58,6 +66,8 @@ using supervisor_actor = caf::typed_actor<
   caf::reacts_to<channel_atom, channel_info>,
   caf::reacts_to<restart_atom, uint64_t>,
   caf::replies_to<status_atom>::with<tenant_status>,
+  caf::replies_to<stats_atom>::with<orderer_stats>,
+  caf::replies_to<children_atom>::with<caf::actor, caf::actor>,
   caf::reacts_to<stop_atom>>;
 
 } // namespace gcstream

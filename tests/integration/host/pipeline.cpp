@@ -1,0 +1,213 @@
+// A whole tenant through the embedding API against the emulator: sessions,
+// orderer and sinks together. Crash tests kill the session, the orderer and
+// the sink in turn in the middle of a stream; the emulator's duplicate,
+// out-of-order and socket_closing faults must leave no duplicate and no
+// disorder at the sink. Every wait has a deadline.
+
+#include "host/runtime.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
+
+#include "tests/support/live_fixture.hpp"
+
+using namespace gcstream;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> topics = {
+  "v2.users.6d2c5a1e-0000-0000-0000-000000000011.presence",
+  "v2.users.6d2c5a1e-0000-0000-0000-000000000012.presence"};
+
+// What the test sink saw, across its restarts.
+struct seen {
+  std::mutex m;
+  std::map<std::string, size_t> ids;          // id -> deliveries
+  std::map<std::string, size_t> per_topic;    // distinct ids per topic
+  size_t duplicates = 0;
+  size_t out_of_order = 0;
+  size_t late = 0;
+  int64_t last_ts = INT64_MIN;
+  size_t starts = 0;
+  std::vector<sink_actor> sinks;
+
+  size_t distinct() {
+    std::lock_guard<std::mutex> g{m};
+    return ids.size();
+  }
+};
+
+sink_actor::behavior_type recording_sink(sink_actor::pointer, seen* s) {
+  return {[s](deliver_atom, const event_batch& b) {
+    std::lock_guard<std::mutex> g{s->m};
+    for (auto& e : b.events) {
+      if (++s->ids[e.id] > 1)
+        ++s->duplicates;
+      else
+        ++s->per_topic[e.topic];
+      if (e.late)
+        ++s->late;
+      if (e.ts_ms < s->last_ts)
+        ++s->out_of_order;
+      s->last_ts = std::max(s->last_ts, e.ts_ms);
+    }
+    return b.seq;
+  }};
+}
+
+emulator::config pipeline_emulator() {
+  auto c = test::emulator_fixture::default_config();
+  c.heartbeat_interval_ms = 100;
+  return c;
+}
+
+struct pipeline : test::live_fixture {
+  seen got;
+  std::unique_ptr<runtime> rt;
+
+  pipeline() : test::live_fixture(pipeline_emulator()) {
+    rt = std::make_unique<runtime>(sys, runtime_settings{{}, {}, {}, recorder});
+    tenant_config c;
+    c.id = "acme";
+    c.login_url = base;
+    c.api_url = base;
+    c.client_id = "app";
+    c.client_secret = "s3cret-Value";
+    c.topics = topics;
+    c.session.ping_interval = 100ms;
+    c.session.heartbeat_timeout = 500ms;
+    c.supervisor.backoff = {0ms, 2.0, 50ms};
+    c.orderer.reorder = {100, 300, 100000};
+    c.orderer.sink_restart_delay_ms = 20;
+    c.sinks.push_back(sink_spec{"recorder", [this](caf::actor_system& sys) {
+      auto h = sys.spawn(recording_sink, &got);
+      std::lock_guard<std::mutex> g{got.m};
+      ++got.starts;
+      got.sinks.push_back(h);
+      return h;
+    }});
+    BOOST_REQUIRE(rt->add_tenant(std::move(c)));
+  }
+
+  ~pipeline() {
+    rt->shutdown();
+    stop_actors({});
+  }
+
+  size_t written() {
+    size_t n = 0;
+    auto st = stats();
+    for (auto& t : topics)
+      n += st["topics"][t]["written"].get<size_t>();
+    return n;
+  }
+
+  // Stops the events, then waits until the sink holds every event the
+  // emulator wrote to a socket; checks exactly once and in order.
+  void check_every_written_event_delivered_once() {
+    srv.reconfigure(R"({"event_rate":0})");
+    size_t w = 0;
+    BOOST_CHECK(probe::eventually([&] {
+      w = written();
+      return got.distinct() == w;
+    }, 20s));
+    std::lock_guard<std::mutex> g{got.m};
+    BOOST_CHECK_EQUAL(got.ids.size(), w);
+    BOOST_CHECK_EQUAL(got.duplicates, 0u);
+    for (auto& t : topics)
+      BOOST_CHECK_EQUAL(got.per_topic[t], stats()["topics"][t]["written"].get<size_t>());
+  }
+
+  std::pair<caf::actor, caf::actor> children() {
+    caf::scoped_actor self{sys};
+    std::pair<caf::actor, caf::actor> out;
+    self->request(*rt->tenant("acme"), 5s, children_atom::value)
+      .receive([&](caf::actor s, caf::actor o) { out = {s, o}; },
+               [](caf::error&) {});
+    return out;
+  }
+
+  bool flowing(size_t more = 50) {
+    auto before = got.distinct();
+    return probe::eventually([&] { return got.distinct() >= before + more; }, 10s);
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(pipeline_tests, pipeline)
+
+BOOST_AUTO_TEST_CASE(events_reach_the_sink_once_and_in_order) {
+  BOOST_REQUIRE(flowing());
+  check_every_written_event_delivered_once();
+  std::lock_guard<std::mutex> g{got.m};
+  BOOST_CHECK_EQUAL(got.out_of_order, 0u);
+  BOOST_CHECK_EQUAL(got.late, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(killing_the_session_orderer_and_sink_in_turn_loses_nothing) {
+  BOOST_REQUIRE(flowing());
+  auto [session, orderer] = children();
+  BOOST_REQUIRE(session && orderer);
+  caf::anon_send_exit(session, caf::exit_reason::kill);
+  BOOST_REQUIRE(flowing());
+  caf::anon_send_exit(children().second, caf::exit_reason::kill);
+  BOOST_REQUIRE(probe::eventually([&] { return children().second != orderer; }));
+  BOOST_REQUIRE(flowing());
+  sink_actor sink;
+  {
+    std::lock_guard<std::mutex> g{got.m};
+    sink = got.sinks.back();
+  }
+  caf::anon_send_exit(sink, caf::exit_reason::kill);
+  BOOST_REQUIRE(probe::eventually([&] {
+    std::lock_guard<std::mutex> g{got.m};
+    return got.starts >= 2;
+  }));
+  BOOST_REQUIRE(flowing());
+  check_every_written_event_delivered_once();
+  auto st = rt->stats("acme");
+  BOOST_CHECK_EQUAL(st.incarnations, 2u);
+  BOOST_REQUIRE_EQUAL(st.sinks.size(), 1u);
+  BOOST_CHECK_EQUAL(st.sinks[0].restarts, 1u);
+  BOOST_CHECK_GE(rt->status("acme").sessions, 2u);
+}
+
+BOOST_AUTO_TEST_CASE(server_duplicates_and_disorder_never_reach_the_sink) {
+  BOOST_REQUIRE(flowing());
+  srv.inject(R"({"kind":"duplicate","count":50})");
+  srv.inject(R"({"kind":"out_of_order","count":50,"window":5})");
+  BOOST_REQUIRE(flowing(200));
+  BOOST_CHECK_GE(stats()["totals"]["duplicates_sent"].get<int>(), 1);
+  check_every_written_event_delivered_once();
+  std::lock_guard<std::mutex> g{got.m};
+  BOOST_CHECK_EQUAL(got.out_of_order, 0u);
+  BOOST_CHECK_GE(rt->stats("acme").duplicates, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(socket_closing_rolls_over_with_no_gap_and_no_duplicate) {
+  BOOST_REQUIRE(flowing());
+  srv.inject(R"({"kind":"socket_closing"})");
+  BOOST_REQUIRE(probe::eventually(
+    [&] { return stats()["totals"]["channels"].get<int>() >= 2; }));
+  BOOST_REQUIRE(flowing());
+  for (auto& t : topics)
+    BOOST_CHECK_EQUAL(stats()["topics"][t]["generated_without_socket"].get<int>(), 0);
+  check_every_written_event_delivered_once();
+}
+
+BOOST_AUTO_TEST_CASE(removing_the_tenant_drains_and_stops_it) {
+  BOOST_REQUIRE(flowing());
+  BOOST_CHECK(rt->remove_tenant("acme"));
+  BOOST_CHECK(rt->tenants().empty());
+  // Its sink was stopped with it, and the channel's socket is closed.
+  BOOST_CHECK(probe::eventually([&] {
+    return stats()["totals"]["sockets_open"].get<int>() == 0;
+  }));
+  BOOST_CHECK(!rt->remove_tenant("acme"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
