@@ -50,6 +50,26 @@ caf::expected<service_endpoints> endpoints_for(std::string_view environment) {
   return service_endpoints{"https://login." + env, "https://api." + env};
 }
 
+caf::expected<std::string> environment_for_region(std::string_view region) {
+  static const std::pair<const char*, const char*> table[] = {
+    {"us-east-1", "mypurecloud.com"},     {"us-east-2", "use2.us-gov-pure.cloud"},
+    {"us-west-2", "usw2.pure.cloud"},     {"ca-central-1", "cac1.pure.cloud"},
+    {"sa-east-1", "sae1.pure.cloud"},     {"eu-central-1", "mypurecloud.de"},
+    {"eu-west-1", "mypurecloud.ie"},      {"eu-west-2", "euw2.pure.cloud"},
+    {"eu-central-2", "euc2.pure.cloud"},  {"me-central-1", "mec1.pure.cloud"},
+    {"ap-south-1", "aps1.pure.cloud"},    {"ap-northeast-1", "mypurecloud.jp"},
+    {"ap-northeast-2", "apne2.pure.cloud"}, {"ap-northeast-3", "apne3.pure.cloud"},
+    {"ap-southeast-1", "apse1.pure.cloud"}, {"ap-southeast-2", "mypurecloud.com.au"},
+    {"mx-central-1", "mxc1.pure.cloud"}};
+  for (auto& [r, env] : table)
+    if (region == r)
+      return std::string{env};
+  return make_error(errc::bad_config,
+                    "unknown region '" + std::string{region}
+                      + "' (expected an AWS-style region such as us-east-1, "
+                        "eu-west-1 or ap-southeast-2)");
+}
+
 bool is_loopback_url(std::string_view url) {
   auto host = host_of(url);
   if (host == "localhost" || host == "::1")

@@ -24,6 +24,11 @@ const std::vector<std::string>& known_environments();
 /// The endpoints of a known environment, or errc::bad_config naming it.
 caf::expected<service_endpoints> endpoints_for(std::string_view environment);
 
+/// The environment of an AWS-style region as Genesys' own tools name it
+/// (GENESYSCLOUD_REGION: "us-east-1" -> "mypurecloud.com"), or
+/// errc::bad_config naming the region.
+caf::expected<std::string> environment_for_region(std::string_view region);
+
 /// Whether the URL's host is a loopback address (127.0.0.0/8, ::1,
 /// localhost).
 bool is_loopback_url(std::string_view url);

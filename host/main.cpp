@@ -1,0 +1,232 @@
+// gcstream: the program. See `gcstream --help` and the README.
+//
+// Exit codes: 0 done (clean shutdown; demo: nothing lost or duplicated),
+// 1 demo found lost or duplicated events, 2 usage error, 3 invalid
+// configuration, 4 every tenant failed with a fatal error, 130 a second
+// signal cut the shutdown short.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include "actors/audit_log.hpp"
+#include "host/config.hpp"
+#include "host/demo.hpp"
+#include "messages/add_types.hpp"
+#include "messages/errors.hpp"
+
+namespace {
+
+using namespace gcstream;
+
+constexpr int exit_demo_failed = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_config = 3;
+constexpr int exit_all_failed = 4;
+constexpr int exit_second_signal = 130;
+
+const char* usage =
+  "usage:\n"
+  "  gcstream run --config FILE          run the tenants of FILE until SIGINT\n"
+  "                                      or SIGTERM (a second one: at once)\n"
+  "  gcstream run --topic TOPIC ...      one tenant from GENESYSCLOUD_OAUTHCLIENT_ID,\n"
+  "                                      GENESYSCLOUD_OAUTHCLIENT_SECRET and\n"
+  "                                      GENESYSCLOUD_REGION; events to stdout\n"
+  "  gcstream demo [--tenants N] [--duration-s N] [--faults] [--event-rate N]\n"
+  "                [--audit-log FILE]    the pipeline against a built-in\n"
+  "                                      emulator, with a summary at the end\n"
+  "  gcstream validate-config FILE       check FILE; print every problem\n"
+  "  gcstream --help | --version\n"
+  "exit codes: 0 ok, 1 demo lost or duplicated events, 2 usage,\n"
+  "  3 invalid configuration, 4 every tenant failed, 130 second signal\n";
+
+[[noreturn]] void usage_error(const std::string& what) {
+  std::cerr << "gcstream: " << what << "\n" << usage;
+  std::exit(exit_usage);
+}
+
+int to_int(const std::string& flag, const std::string& v, int lo, int hi) {
+  try {
+    size_t used = 0;
+    auto n = std::stoi(v, &used);
+    if (used == v.size() && n >= lo && n <= hi)
+      return n;
+  } catch (...) {
+  }
+  usage_error(flag + ": expected an integer from " + std::to_string(lo) + " to "
+              + std::to_string(hi) + ", got '" + v + "'");
+}
+
+struct system_config : caf::actor_system_config {
+  system_config() {
+    add_types(*this);
+    set("logger.console-verbosity", caf::atom("quiet"));
+    set("logger.file-verbosity", caf::atom("quiet"));
+  }
+};
+
+// SIGINT and SIGTERM are blocked in every thread and taken here.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+int cmd_validate(const std::string& path) {
+  auto cfg = load_config(path, process_env());
+  if (!cfg) {
+    std::cerr << reason_of(cfg.error()) << "\n";
+    return exit_config;
+  }
+  std::cout << path << ": valid, " << cfg->tenants.size() << " tenant"
+            << (cfg->tenants.size() == 1 ? "" : "s") << "\n";
+  return 0;
+}
+
+int cmd_run(program_config cfg) {
+  auto signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before any thread starts
+  system_config scfg;
+  caf::actor_system sys{scfg};
+  audit_actor audit;
+  if (!cfg.audit_log.empty()) {
+    auto writer = std::make_shared<audit_writer>(cfg.audit_log, cfg.audit_rotate_bytes);
+    if (!writer->ok()) {
+      std::cerr << "gcstream: " << writer->error() << "\n";
+      return exit_config;
+    }
+    audit = sys.spawn(audit_log, writer, audit_actor{});
+  }
+  cfg.runtime.observer = audit;
+  int code = 0;
+  {
+    runtime rt{sys, cfg.runtime};
+    std::vector<std::string> ids;
+    for (auto& t : cfg.tenants) {
+      ids.push_back(t.id);
+      if (auto added = rt.add_tenant(std::move(t)); !added) {
+        std::cerr << "gcstream: " << reason_of(added.error()) << "\n";
+        rt.shutdown();
+        return exit_config;
+      }
+    }
+    std::cerr << "gcstream: running " << ids.size() << " tenant"
+              << (ids.size() == 1 ? "" : "s") << "; SIGINT or SIGTERM stops\n";
+    timespec tick{1, 0};
+    for (;;) {
+      int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        std::cerr << "gcstream: stopping (again to exit at once)\n";
+        break;
+      }
+      // Every tenant failed for good: nothing left to run.
+      size_t failed = 0;
+      for (auto& id : ids) {
+        auto st = rt.status(id);
+        if (st.state == "failed" || st.state.empty()) {
+          ++failed;
+          if (!st.reason.empty())
+            std::cerr << "gcstream: tenant " << id << " failed: " << st.reason << "\n";
+        }
+      }
+      if (failed == ids.size()) {
+        code = exit_all_failed;
+        break;
+      }
+    }
+    // A second signal during the shutdown ends the process at once.
+    std::thread([signals] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      std::_Exit(exit_second_signal);
+    }).detach();
+    rt.shutdown();
+  }
+  if (audit)
+    caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
+  return code;
+}
+
+int cmd_demo(const demo_options& opts) {
+  system_config scfg;
+  caf::actor_system sys{scfg};
+  return run_demo(sys, opts, std::cout, ::isatty(STDOUT_FILENO) != 0);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty())
+    usage_error("a command is needed");
+  const auto& cmd = args[0];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << usage;
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::cout << "gcstream " << GCSTREAM_VERSION << "\n";
+    return 0;
+  }
+  auto value = [&](size_t& i) -> std::string {
+    if (i + 1 >= args.size())
+      usage_error(args[i] + ": a value is needed");
+    return args[++i];
+  };
+  if (cmd == "validate-config") {
+    if (args.size() != 2)
+      usage_error("validate-config takes one FILE");
+    return cmd_validate(args[1]);
+  }
+  if (cmd == "run") {
+    std::string config_path;
+    std::vector<std::string> topics;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--config")
+        config_path = value(i);
+      else if (args[i] == "--topic")
+        topics.push_back(value(i));
+      else
+        usage_error("run: unknown option " + args[i]);
+    }
+    if (!config_path.empty() && !topics.empty())
+      usage_error("run: give --config or --topic, not both");
+    auto cfg = !config_path.empty() ? load_config(config_path, process_env())
+                                    : config_from_env(process_env(), topics);
+    if (!cfg) {
+      std::cerr << "gcstream: " << reason_of(cfg.error()) << "\n";
+      return exit_config;
+    }
+    return cmd_run(std::move(*cfg));
+  }
+  if (cmd == "demo") {
+    demo_options opts;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--tenants")
+        opts.tenants = to_int(args[i], value(i), 1, 1000);
+      else if (args[i] == "--duration-s")
+        opts.duration_s = to_int(args[i], value(i), 1, 86400);
+      else if (args[i] == "--faults")
+        opts.faults = true;
+      else if (args[i] == "--event-rate")
+        opts.event_rate = to_int(args[i], value(i), 1, 100000);
+      else if (args[i] == "--audit-log")
+        opts.audit_log = value(i);
+      else
+        usage_error("demo: unknown option " + args[i]);
+    }
+    return cmd_demo(opts);
+  }
+  usage_error("unknown command '" + cmd + "'");
+}
