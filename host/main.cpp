@@ -213,18 +213,19 @@ int main(int argc, char** argv) {
   if (cmd == "demo") {
     demo_options opts;
     for (size_t i = 1; i < args.size(); ++i) {
-      if (args[i] == "--tenants")
-        opts.tenants = to_int(args[i], value(i), 1, 1000);
-      else if (args[i] == "--duration-s")
-        opts.duration_s = to_int(args[i], value(i), 1, 86400);
-      else if (args[i] == "--faults")
+      const std::string flag = args[i];
+      if (flag == "--tenants")
+        opts.tenants = to_int(flag, value(i), 1, 1000);
+      else if (flag == "--duration-s")
+        opts.duration_s = to_int(flag, value(i), 1, 86400);
+      else if (flag == "--faults")
         opts.faults = true;
-      else if (args[i] == "--event-rate")
-        opts.event_rate = to_int(args[i], value(i), 1, 100000);
-      else if (args[i] == "--audit-log")
+      else if (flag == "--event-rate")
+        opts.event_rate = to_int(flag, value(i), 1, 100000);
+      else if (flag == "--audit-log")
         opts.audit_log = value(i);
       else
-        usage_error("demo: unknown option " + args[i]);
+        usage_error("demo: unknown option " + flag);
     }
     return cmd_demo(opts);
   }

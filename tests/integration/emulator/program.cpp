@@ -2,90 +2,15 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <string>
-#include <vector>
 
+#include "tests/support/child_process.hpp"
 #include "tests/support/probe_client.hpp"
 
-extern char** environ;
-
 using namespace gcstream;
-
-namespace {
-
-// Runs the program with stdout on a pipe.
-struct child {
-  pid_t pid = -1;
-  int out = -1;
-
-  explicit child(std::vector<std::string> args) {
-    int fds[2];
-    BOOST_REQUIRE_EQUAL(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    BOOST_REQUIRE_EQUAL(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ),
-                        0);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    out = fds[0];
-  }
-
-  ~child() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    close(out);
-  }
-
-  // Reads one line, waiting at most `ms`.
-  std::string line(int ms) {
-    std::string s;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    char c;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{out, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0)
-        continue;
-      if (read(out, &c, 1) != 1)
-        break;
-      if (c == '\n')
-        return s;
-      s += c;
-    }
-    return s;
-  }
-
-  // Waits for exit; returns the exit status or -1.
-  int wait_exit(int ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      pollfd p{out, 0, 0};
-      poll(&p, 1, 10);
-    }
-    return -1;
-  }
-};
-
-} // namespace
+using test::child;
 
 BOOST_AUTO_TEST_SUITE(emulator_program)
 

@@ -1,0 +1,180 @@
+// The gcstream program: its commands, exit codes, a run against the
+// emulator (this process hosts it) that stops cleanly on SIGTERM with every
+// written event in its file sink, and the demo's summary line.
+
+#include <boost/test/unit_test.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/emulator_fixture.hpp"
+
+using namespace gcstream;
+using test::child;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string program = GCSTREAM_PROGRAM;
+const std::string topic = "v2.users.6d2c5a1e-0000-0000-0000-000000000031.presence";
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    char tmpl[] = "/tmp/gcstream-program-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+std::vector<json> json_lines(const fs::path& p) {
+  std::vector<json> out;
+  std::ifstream in{p};
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty())
+      out.push_back(json::parse(line));
+  return out;
+}
+
+std::string file_text(const fs::path& p) {
+  std::ifstream in{p};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+size_t line_count(const fs::path& p) {
+  std::ifstream in{p};
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    ++n;
+  return n;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(gcstream_program)
+
+BOOST_AUTO_TEST_CASE(help_and_version_and_usage_errors) {
+  child help({program, "--help"});
+  BOOST_CHECK_NE(help.rest(5000).find("gcstream run --config FILE"), std::string::npos);
+  BOOST_CHECK_EQUAL(help.wait_exit(5000), 0);
+  child version({program, "--version"});
+  BOOST_CHECK_EQUAL(version.line(5000).rfind("gcstream ", 0), 0u);
+  BOOST_CHECK_EQUAL(version.wait_exit(5000), 0);
+  child bad({program, "demo", "--tenants", "many"});
+  BOOST_CHECK_EQUAL(bad.wait_exit(5000), 2);
+  BOOST_CHECK_NE(bad.stderr_text().find("--tenants: expected an integer"),
+                 std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(validate_config_names_the_bad_fields_and_exits_3) {
+  temp_dir dir;
+  auto cfg = dir.path / "bad.json";
+  std::ofstream{cfg} << R"({"tenants":[{"id":"a","environment":"mypurecloud.com",
+    "client_id":"x","client_secret_env":"NOPE_NOT_SET_ANYWHERE","topics":[],
+    "sinks":[{"type":"file"}]}],"extra":1})";
+  child c({program, "validate-config", cfg.string()});
+  BOOST_CHECK_EQUAL(c.wait_exit(10000), 3);
+  auto err = c.stderr_text();
+  for (auto expected : {"tenants[0].client_secret_env: the environment variable",
+                        "tenants[0].topics: expected a non-empty array",
+                        "tenants[0].sinks[0].path: missing", "extra: unknown key"})
+    BOOST_CHECK_MESSAGE(err.find(expected) != std::string::npos,
+                        "missing '" << expected << "' in: " << err);
+}
+
+BOOST_AUTO_TEST_CASE(run_streams_to_a_file_and_stops_cleanly_on_sigterm) {
+  auto ec = test::emulator_fixture::default_config();
+  ec.event_rate = 100;
+  test::emulator_fixture emu{ec};
+  temp_dir dir;
+  auto events = dir.path / "events.jsonl";
+  auto audit = dir.path / "audit.jsonl";
+  json cfg = {
+    {"tenants",
+     {{{"id", "acme"},
+       {"login_url", emu.base},
+       {"api_url", emu.base},
+       {"client_id", "app"},
+       {"client_secret_env", "ACME_SECRET"},
+       {"topics", {topic}},
+       {"session", {{"ping_interval_ms", 500}, {"heartbeat_timeout_ms", 2000}}},
+       {"backoff", {{"initial_ms", 10}, {"max_ms", 200}}},
+       {"sinks", {{{"type", "file"}, {"path", "events.jsonl"}}}}}}},
+    {"audit_log", "audit.jsonl"}};
+  std::ofstream{dir.path / "gcstream.json"} << cfg.dump(2);
+  {
+    child c({program, "validate-config", (dir.path / "gcstream.json").string()},
+            {"ACME_SECRET=s3cret-Value"});
+    BOOST_REQUIRE_EQUAL(c.wait_exit(10000), 0);
+  }
+  child c({program, "run", "--config", (dir.path / "gcstream.json").string()},
+          {"ACME_SECRET=s3cret-Value"});
+  BOOST_REQUIRE(probe::eventually([&] { return line_count(events) >= 50; }, 20s));
+  emu.srv.inject(R"({"kind":"drop"})");
+  BOOST_REQUIRE(probe::eventually([&] { return line_count(events) >= 150; }, 20s));
+  // Stop the events, let everything written arrive, then stop the program.
+  emu.srv.reconfigure(R"({"event_rate":0})");
+  size_t written = 0;
+  BOOST_CHECK(probe::eventually([&] {
+    written = emu.stats()["topics"][topic]["written"].get<size_t>();
+    return line_count(events) >= written;
+  }, 20s));
+  kill(c.pid, SIGTERM);
+  BOOST_CHECK_EQUAL(c.wait_exit(20000), 0);
+  auto lines = json_lines(events);
+  std::set<std::string> ids;
+  for (auto& l : lines) {
+    BOOST_CHECK_EQUAL(l["tenant"], "acme");
+    BOOST_CHECK_EQUAL(l["topic"], topic);
+    BOOST_CHECK_EQUAL(l["event"]["topicName"], topic);
+    ids.insert(l["id"].get<std::string>());
+  }
+  BOOST_CHECK_EQUAL(lines.size(), written);
+  BOOST_CHECK_EQUAL(ids.size(), written);
+  // The audit log: 0600, transitions in order, no secret anywhere.
+  struct stat sb;
+  BOOST_REQUIRE_EQUAL(::stat(audit.c_str(), &sb), 0);
+  BOOST_CHECK_EQUAL(sb.st_mode & 0777, 0600u);
+  std::vector<std::string> kinds;
+  uint64_t last_seq = 0;
+  for (auto& l : json_lines(audit)) {
+    BOOST_CHECK_GT(l["seq"].get<uint64_t>(), last_seq);
+    last_seq = l["seq"].get<uint64_t>();
+    kinds.push_back(l["event"].get<std::string>());
+  }
+  auto at = [&](const std::string& k) {
+    return std::find(kinds.begin(), kinds.end(), k) - kinds.begin();
+  };
+  BOOST_CHECK_LT(at("connected"), at("disconnected"));
+  BOOST_CHECK_LT(at("disconnected"), at("tenant_stopped"));
+  BOOST_CHECK_LT(at("tenant_stopped"), static_cast<long>(kinds.size()));
+  for (auto text : {file_text(audit), c.stderr_text(), c.seen})
+    BOOST_CHECK_EQUAL(text.find("s3cret-Value"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_demo_ends_with_a_clean_summary) {
+  child c({program, "demo", "--tenants", "2", "--duration-s", "4", "--faults"});
+  auto out = c.rest(60000);
+  BOOST_CHECK_EQUAL(c.wait_exit(30000), 0);
+  std::smatch m;
+  BOOST_REQUIRE_MESSAGE(
+    std::regex_search(out, m,
+                      std::regex{"summary: written=(\\d+) delivered=(\\d+) lost=0 "
+                                 "duplicated=0\\n$"}),
+    out);
+  BOOST_CHECK_GT(std::stoul(m[1]), 100u);
+  BOOST_CHECK_EQUAL(m[1], m[2]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,175 @@
+// The configuration: the issue's example works, every bad field is named by
+// its path, unknown keys are errors, secrets come from the environment or a
+// file and never appear in a message.
+
+#include "host/config.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/errors.hpp"
+
+using namespace gcstream;
+using json = nlohmann::json;
+
+namespace {
+
+const char* example = R"({
+  "tenants": [{
+    "id": "acme",
+    "login_url": "http://127.0.0.1:8080", "api_url": "http://127.0.0.1:8080",
+    "client_id": "app", "client_secret_env": "ACME_SECRET",
+    "topics": ["v2.users.6d2c5a1e-0000-0000-0000-000000000001.presence"],
+    "session": {"ping_interval_ms": 30000, "heartbeat_timeout_ms": 75000},
+    "backoff": {"initial_ms": 1000, "max_ms": 30000},
+    "ordering": {"allowed_lateness_ms": 250, "max_hold_ms": 1000},
+    "sinks": [{"type": "file", "path": "events.jsonl"}]
+  }],
+  "metrics": {"listen": "127.0.0.1:9464"},
+  "audit_log": "audit.jsonl"
+})";
+
+env_lookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& k) -> std::optional<std::string> {
+    auto it = vars.find(k);
+    if (it == vars.end())
+      return std::nullopt;
+    return it->second;
+  };
+}
+
+const env_lookup env = fake_env({{"ACME_SECRET", "hunter2-Secret"}});
+
+// Parses `example` changed by `edit`; returns the error text ("" if valid).
+std::string problems_of(const std::function<void(json&)>& edit,
+                        const env_lookup& e = env) {
+  auto j = json::parse(example);
+  edit(j);
+  auto cfg = parse_config(j.dump(), e, "/etc/gcstream");
+  return cfg ? std::string{} : reason_of(cfg.error());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(config_tests)
+
+BOOST_AUTO_TEST_CASE(the_example_of_the_issue_is_valid) {
+  auto cfg = parse_config(example, env, "/etc/gcstream");
+  BOOST_REQUIRE_MESSAGE(cfg, (cfg ? std::string{} : reason_of(cfg.error())));
+  BOOST_REQUIRE_EQUAL(cfg->tenants.size(), 1u);
+  auto& t = cfg->tenants[0];
+  BOOST_CHECK_EQUAL(t.id, "acme");
+  BOOST_CHECK_EQUAL(t.login_url, "http://127.0.0.1:8080");
+  BOOST_CHECK_EQUAL(t.client_secret, "hunter2-Secret");
+  BOOST_CHECK_EQUAL(t.session.heartbeat_timeout.count(), 75000);
+  BOOST_CHECK_EQUAL(t.supervisor.backoff.cap.count(), 30000);
+  BOOST_CHECK_EQUAL(t.orderer.reorder.allowed_lateness_ms, 250);
+  BOOST_REQUIRE_EQUAL(t.sinks.size(), 1u);
+  BOOST_CHECK_EQUAL(t.sinks[0].name, "file-0");
+  BOOST_CHECK_EQUAL(cfg->metrics.listen, "127.0.0.1:9464");
+  // Relative paths are taken from the configuration's folder.
+  BOOST_CHECK_EQUAL(cfg->audit_log, "/etc/gcstream/audit.jsonl");
+}
+
+BOOST_AUTO_TEST_CASE(an_environment_replaces_the_two_urls) {
+  auto text = problems_of([](json& j) {
+    j["tenants"][0].erase("login_url");
+    j["tenants"][0].erase("api_url");
+    j["tenants"][0]["environment"] = "mypurecloud.ie";
+  });
+  BOOST_CHECK_EQUAL(text, "");
+  auto j = json::parse(example);
+  j["tenants"][0].erase("login_url");
+  j["tenants"][0].erase("api_url");
+  j["tenants"][0]["environment"] = "mypurecloud.ie";
+  auto cfg = parse_config(j.dump(), env);
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK_EQUAL(cfg->tenants[0].api_url, "https://api.mypurecloud.ie");
+}
+
+BOOST_AUTO_TEST_CASE(bad_fields_are_named_by_their_path) {
+  auto text = problems_of([](json& j) {
+    j["tenants"][0]["session"]["ping_interval_ms"] = "often";
+    j["tenants"][0]["sesion"] = json::object();
+    j["tenants"][0]["sinks"][0]["type"] = "kafka";
+    j["metrics"]["listen"] = "9464";
+  });
+  BOOST_CHECK_NE(text.find("tenants[0].session.ping_interval_ms: expected an integer"),
+                 std::string::npos);
+  BOOST_CHECK_NE(text.find("tenants[0].sesion: unknown key"), std::string::npos);
+  BOOST_CHECK_NE(text.find("tenants[0].sinks[0].type: 'kafka' is not one of"),
+                 std::string::npos);
+  BOOST_CHECK_NE(text.find("metrics.listen: expected address:port"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(missing_and_inconsistent_values_are_refused) {
+  BOOST_CHECK_NE(problems_of([](json& j) { j["tenants"][0].erase("topics"); })
+                   .find("tenants[0].topics: expected a non-empty array"),
+                 std::string::npos);
+  BOOST_CHECK_NE(problems_of([](json& j) { j["tenants"][0].erase("login_url"); })
+                   .find("tenants[0].login_url: missing"),
+                 std::string::npos);
+  BOOST_CHECK_NE(problems_of([](json& j) {
+                   j["tenants"][0]["session"]["heartbeat_timeout_ms"] = 20000;
+                 }).find("heartbeat_timeout_ms: expected more than ping_interval_ms"),
+                 std::string::npos);
+  BOOST_CHECK_NE(problems_of([](json& j) {
+                   j["tenants"].push_back(j["tenants"][0]);
+                 }).find("tenants[1].id: 'acme' is used by another tenant"),
+                 std::string::npos);
+  BOOST_CHECK_NE(problems_of([](json& j) {
+                   j["tenants"][0]["login_url"] = "http://login.example.com";
+                 }).find("tenants[0].login_url"),
+                 std::string::npos);
+  BOOST_CHECK_NE(problems_of([](json& j) { j["tenants"][0]["ordering"]["late"] = "route"; })
+                   .find("needs a sink with \"late_only\": true"),
+                 std::string::npos);
+  auto bad_json = parse_config("{\"tenants\": [", env);
+  BOOST_REQUIRE(!bad_json);
+  BOOST_CHECK_NE(reason_of(bad_json.error()).find("not valid JSON"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(secrets_come_from_the_environment_or_a_file_never_inline) {
+  auto unset = problems_of([](json&) {}, fake_env({}));
+  BOOST_CHECK_NE(unset.find("tenants[0].client_secret_env: the environment variable "
+                            "ACME_SECRET is not set"),
+                 std::string::npos);
+  auto inline_secret = problems_of([](json& j) {
+    j["tenants"][0]["client_secret"] = "hunter2-Secret";
+  });
+  BOOST_CHECK_NE(inline_secret.find("secrets are never inline"), std::string::npos);
+  BOOST_CHECK_EQUAL(inline_secret.find("hunter2"), std::string::npos);
+  auto dir = std::filesystem::temp_directory_path() / "gcstream-config-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream{dir / "secret"} << "from-a-file\n";
+  auto j = json::parse(example);
+  j["tenants"][0].erase("client_secret_env");
+  j["tenants"][0]["client_secret_file"] = "secret";
+  auto cfg = parse_config(j.dump(), env, dir.string());
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK_EQUAL(cfg->tenants[0].client_secret, "from-a-file");
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(the_quick_start_maps_the_genesys_variables) {
+  auto cfg = config_from_env(fake_env({{"GENESYSCLOUD_OAUTHCLIENT_ID", "cid"},
+                                       {"GENESYSCLOUD_OAUTHCLIENT_SECRET", "s"},
+                                       {"GENESYSCLOUD_REGION", "eu-central-1"}}),
+                             {"v2.users.x.presence"});
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK_EQUAL(cfg->tenants[0].login_url, "https://login.mypurecloud.de");
+  BOOST_CHECK_EQUAL(cfg->tenants[0].client_id, "cid");
+  auto bad = config_from_env(fake_env({{"GENESYSCLOUD_REGION", "mars-1"}}), {});
+  BOOST_REQUIRE(!bad);
+  auto text = reason_of(bad.error());
+  BOOST_CHECK_NE(text.find("GENESYSCLOUD_OAUTHCLIENT_ID is not set"), std::string::npos);
+  BOOST_CHECK_NE(text.find("unknown region 'mars-1'"), std::string::npos);
+  BOOST_CHECK_NE(text.find("no topics given"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
