@@ -18,6 +18,12 @@ orderer_keep::orderer_keep(orderer_settings c, std::vector<sink_spec> sinks)
     slots.push_back(slot{std::move(s), sink_outbox{cfg.tenant, cfg.outbox}, {}});
 }
 
+void orderer_keep::attach_journal(std::unique_ptr<journal> j) {
+  store = std::move(j);
+  if (store)
+    replay = store->load();
+}
+
 void orderer_keep::stop_sinks() {
   for (auto& s : slots)
     if (s.handle) {
@@ -43,6 +49,27 @@ void audit(orderer_pointer self, std::string what,
 
 void pump(orderer_pointer self, size_t i);
 
+// One more sink has these events: remove from the journal what every sink
+// has now.
+void release_journaled(orderer_pointer self, const event_batch& b) {
+  auto& k = *self->state.keep;
+  std::vector<uint64_t> done;
+  for (auto& e : b.events) {
+    if (e.journal_id == 0)
+      continue;
+    auto it = k.unacked_by.find(e.journal_id);
+    if (it == k.unacked_by.end())
+      continue;
+    if (--it->second == 0) {
+      done.push_back(e.journal_id);
+      k.unacked_by.erase(it);
+    }
+  }
+  if (!k.store->remove(done))
+    audit(self, "journal_failed", {{"operation", "remove"},
+                                   {"error", k.store->last_error()}});
+}
+
 void send_batch(orderer_pointer self, size_t i, event_batch b) {
   auto& slot = self->state.keep->slots[i];
   if (!slot.handle)
@@ -53,7 +80,11 @@ void send_batch(orderer_pointer self, size_t i, event_batch b) {
   self->request(to, caf::infinite, deliver_atom::value, std::move(b))
     .then(
       [=](uint64_t acked) {
-        self->state.keep->slots[i].outbox.ack(acked);
+        auto& k = *self->state.keep;
+        if (k.store)
+          if (auto* b = k.slots[i].outbox.find(acked))
+            release_journaled(self, *b);
+        k.slots[i].outbox.ack(acked);
         pump(self, i);
       },
       [=](caf::error& err) {
@@ -119,7 +150,12 @@ void distribute(orderer_pointer self, std::vector<event>& evs, bool late_only,
       slots[i].outbox.add(evs);
     }
     pump(self, i); // what has credit goes first; the cap applies to the rest
-    note_drops(self, i, slots[i].outbox.trim(), now);
+    // Journaled events dropped here stay in the journal (the next start
+    // delivers them); they are no longer waited for.
+    std::vector<uint64_t> spilled;
+    note_drops(self, i, slots[i].outbox.trim(&spilled), now);
+    for (auto id : spilled)
+      self->state.keep->unacked_by.erase(id);
   }
   evs.clear();
 }
@@ -181,6 +217,63 @@ void start_sink(orderer_pointer self, size_t i) {
   pump(self, i);
 }
 
+size_t sinks_of_kind(const orderer_keep& k, bool late_only) {
+  return static_cast<size_t>(std::count_if(
+    k.slots.begin(), k.slots.end(),
+    [&](const orderer_keep::slot& s) { return s.spec.late_only == late_only; }));
+}
+
+// Dedupes, journals, reorders and hands out new events.
+void admit(orderer_pointer self, std::vector<event>& events) {
+  auto& k = *self->state.keep;
+  auto now = now_ms(self);
+  std::vector<event*> fresh;
+  fresh.reserve(events.size());
+  for (auto& e : events) {
+    ++k.counters.received;
+    // An event without an id cannot be deduplicated; it is kept.
+    if (!e.id.empty() && k.dedupe.seen(e.id, now)) {
+      ++k.counters.duplicates;
+      continue;
+    }
+    fresh.push_back(&e);
+  }
+  if (k.store) {
+    std::vector<event*> unstored;
+    for (auto* e : fresh)
+      if (e->journal_id == 0)
+        unstored.push_back(e); // replayed events are stored already
+    if (!k.store->append(unstored))
+      audit(self, "journal_failed",
+            {{"operation", "append"}, {"error", k.store->last_error()}});
+  }
+  std::vector<event> late;
+  for (auto* e : fresh) {
+    bool on_time = e->ts_ms >= k.reorder.released_ts();
+    bool routed = !on_time && k.cfg.late == late_policy::route;
+    if (e->journal_id != 0) {
+      auto n = static_cast<uint32_t>(sinks_of_kind(k, routed));
+      if (!on_time && k.cfg.late == late_policy::drop)
+        n = 0;
+      if (n > 0)
+        k.unacked_by[e->journal_id] = n;
+      else
+        k.store->remove({e->journal_id});
+    }
+    if (k.reorder.push(*e, now))
+      continue;
+    ++k.counters.late;
+    e->late = true;
+    if (k.cfg.late == late_policy::drop)
+      ++k.counters.late_dropped;
+    else
+      late.push_back(std::move(*e));
+  }
+  release(self, now);
+  distribute(self, late, k.cfg.late == late_policy::route, now);
+  schedule(self, now);
+}
+
 } // namespace
 
 orderer_actor::behavior_type
@@ -213,30 +306,15 @@ orderer_actor_impl(orderer_pointer self, std::shared_ptr<orderer_keep> keep,
   });
   for (size_t i = 0; i < st.keep->slots.size(); ++i)
     start_sink(self, i);
+  if (!st.keep->replay.empty()) {
+    auto replay = std::move(st.keep->replay);
+    st.keep->replay.clear();
+    audit(self, "journal_replayed", {{"events", std::to_string(replay.size())}});
+    admit(self, replay);
+  }
   return {
     [=](ingest_atom, event_batch& b) -> uint64_t {
-      auto& k = *self->state.keep;
-      auto now = now_ms(self);
-      std::vector<event> late;
-      for (auto& e : b.events) {
-        ++k.counters.received;
-        // An event without an id cannot be deduplicated; it is kept.
-        if (!e.id.empty() && k.dedupe.seen(e.id, now)) {
-          ++k.counters.duplicates;
-          continue;
-        }
-        if (k.reorder.push(e, now))
-          continue;
-        ++k.counters.late;
-        e.late = true;
-        if (k.cfg.late == late_policy::drop)
-          ++k.counters.late_dropped;
-        else
-          late.push_back(std::move(e));
-      }
-      release(self, now);
-      distribute(self, late, k.cfg.late == late_policy::route, now);
-      schedule(self, now);
+      admit(self, b.events);
       return b.seq;
     },
     [=](tick_atom) {

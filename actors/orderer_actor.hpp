@@ -25,11 +25,17 @@
 // Late events (older than one already released): `deliver` (flagged late, to
 // the normal sinks), `drop`, or `route` (to the sinks marked late_only).
 // Always counted. Audit events: events_dropped (a sink's queue was full),
-// sink_restarted.
+// sink_restarted, journal_replayed, journal_failed.
+//
+// With a journal (runtime/journal.hpp), an event is stored before the
+// session's batch is acknowledged and removed once every sink that gets it
+// acknowledged it. Events dropped from a full sink queue stay in the journal
+// and are delivered at the next start (a spill, not a loss).
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -40,6 +46,7 @@
 #include "messages/orderer.hpp"
 #include "messages/sink.hpp"
 #include "runtime/dedupe_window.hpp"
+#include "runtime/journal.hpp"
 #include "runtime/reorder_buffer.hpp"
 #include "runtime/sink_outbox.hpp"
 
@@ -96,6 +103,17 @@ public:
   reorder_buffer reorder;
   std::vector<slot> slots;
   orderer_stats counters;
+
+  /// Optional: events are written here before delivery and removed once
+  /// every sink that gets them acknowledged them.
+  std::unique_ptr<journal> store;
+  /// Journal id -> sinks that still have to acknowledge the event.
+  std::unordered_map<uint64_t, uint32_t> unacked_by;
+  /// Loaded from the journal at start; the first orderer delivers them.
+  std::vector<event> replay;
+
+  /// Uses `j` from now on, and queues what it holds for replay.
+  void attach_journal(std::unique_ptr<journal> j);
 
   /// Stops every sink (the tenant is going).
   void stop_sinks();

@@ -404,7 +404,7 @@ void read_tenant(checker& c, const json& j, const std::string& p,
   if (!c.object(j, p, {"id", "environment", "login_url", "api_url", "client_id",
                        "client_secret_env", "client_secret_file", "topics",
                        "session", "backoff", "supervisor", "ordering", "dedupe",
-                       "delivery", "sinks", "inbox_max_events"}))
+                       "delivery", "sinks", "inbox_max_events", "journal"}))
     return;
   tenant_config t;
   if (c.string(j, p, "id", t.id, true) && !ids.insert(t.id).second)
@@ -424,6 +424,8 @@ void read_tenant(checker& c, const json& j, const std::string& p,
     }
   }
   read_tenant_knobs(c, j, p, t);
+  if (c.string(j, p, "journal", t.journal_path))
+    t.journal_path = c.path_of(t.journal_path);
   if (!j.contains("sinks"))
     c.fail(p + ".sinks", "missing (expected a non-empty array of sinks)");
   else

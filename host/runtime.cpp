@@ -58,6 +58,12 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   tenant_entry t;
   t.inbox = std::make_shared<event_inbox>(c.inbox_max_events);
   t.keep = std::make_shared<orderer_keep>(c.orderer, std::move(c.sinks));
+  if (!c.journal_path.empty()) {
+    auto j = journal::open(c.journal_path);
+    if (!j)
+      return bad(reason_of(j.error()));
+    t.keep->attach_journal(std::move(*j));
+  }
   t.token = sys_.spawn(token_actor_impl, c.token,
                        std::static_pointer_cast<http_transport>(http_),
                        cfg_.observer);

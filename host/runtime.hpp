@@ -67,6 +67,9 @@ struct tenant_config {
   std::vector<sink_spec> sinks;
   /// Events waiting between the sockets and the orderer.
   size_t inbox_max_events = 100000;
+  /// SQLite journal of events not yet acknowledged by every sink (empty:
+  /// none). Replayed when the tenant starts.
+  std::string journal_path;
 };
 
 /// The process's gcstream runtime on a host's actor system.
@@ -79,7 +82,7 @@ public:
   runtime& operator=(const runtime&) = delete;
 
   /// Starts a tenant. Fails with errc::bad_config for a duplicate id, no
-  /// topics, or no sinks.
+  /// topics, no sinks, or a journal that cannot be opened.
   caf::expected<supervisor_actor> add_tenant(tenant_config cfg);
 
   /// Stops a tenant: ends its session, drains its orderer to the sinks

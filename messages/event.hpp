@@ -80,12 +80,14 @@ struct event {
   bool late = false;
   /// The whole frame, as received.
   frame_ref frame;
+  /// Its row in the tenant's journal (0: not journaled).
+  uint64_t journal_id = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
   return f(caf::meta::type_name("gcstream::event"), x.topic, x.id, x.ts_ms,
-           x.received_ms, x.late, x.frame);
+           x.received_ms, x.late, x.frame, x.journal_id);
 }
 
 /// Events handed to one sink at once, in order.

@@ -2,9 +2,11 @@
 
 namespace gcstream {
 
-size_t sink_outbox::trim() {
+size_t sink_outbox::trim(std::vector<uint64_t>* dropped_ids) {
   size_t n = 0;
   while (waiting_.size() > cfg_.max_events) {
+    if (dropped_ids && waiting_.front().journal_id != 0)
+      dropped_ids->push_back(waiting_.front().journal_id);
     waiting_.pop_front();
     ++n;
   }

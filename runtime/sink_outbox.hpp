@@ -38,7 +38,8 @@ public:
   void add(event e);
 
   /// Drops the oldest waiting events past max_events; returns how many.
-  size_t trim();
+  /// Adds the journal ids of journaled ones to `dropped_ids` when given.
+  size_t trim(std::vector<uint64_t>* dropped_ids = nullptr);
 
   /// The next batch to send when the window has room and events wait: up to
   /// max_batch events, or fewer when `partial` (a linger ran out or a drain).

@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -329,6 +330,44 @@ BOOST_AUTO_TEST_CASE(a_drain_gives_up_at_its_timeout) {
   advance(2s);
   BOOST_REQUIRE(drained);
   BOOST_CHECK(!*drained);
+}
+
+BOOST_AUTO_TEST_CASE(the_journal_keeps_what_no_sink_acknowledged_across_a_crash) {
+  char tmpl[] = "/tmp/gcstream-orderer-journal-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto db = dir + "/acme.db";
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {8, 1, 1000};
+  main_log.auto_ack = false;
+  {
+    keep = std::make_shared<orderer_keep>(s, std::vector<sink_spec>{spec(&main_log)});
+    keep->attach_journal(std::move(*journal::open(db)));
+    orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+    sched.run();
+    ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3)}));
+    BOOST_REQUIRE_EQUAL(main_log.batches.size(), 3u);
+    ack(1); // a is done: it leaves the journal
+    BOOST_CHECK_EQUAL(keep->store->size(), 2u);
+    // The process dies: orderer, sinks and kept state all go.
+    caf::anon_send_exit(orderer, caf::exit_reason::kill);
+    for (auto& h : spawned)
+      caf::anon_send_exit(h, caf::exit_reason::kill);
+    sched.run();
+    keep.reset();
+  }
+  // The next start replays b and c, once.
+  main_log = sink_log{};
+  keep = std::make_shared<orderer_keep>(s, std::vector<sink_spec>{spec(&main_log)});
+  keep->attach_journal(std::move(*journal::open(db)));
+  orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+  sched.run();
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"b", "c"}));
+  ingest(batch(1, {ev("b", 2), ev("d", 4)})); // b again from the service
+  ack();
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"b", "c", "d"}));
+  BOOST_CHECK_EQUAL(keep->store->size(), 0u);
+  std::filesystem::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,149 @@
+#include "runtime/journal.hpp"
+
+#include <sqlite3.h>
+
+#include "messages/errors.hpp"
+
+namespace gcstream {
+
+caf::expected<std::unique_ptr<journal>> journal::open(const std::string& path) {
+  std::unique_ptr<journal> j{new journal};
+  auto fail = [&](const std::string& what) {
+    std::string msg = "journal " + path + ": " + what;
+    if (j->db_)
+      msg += std::string{": "} + sqlite3_errmsg(j->db_);
+    return make_error(errc::bad_config, msg);
+  };
+  if (sqlite3_open_v2(path.c_str(), &j->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                        | SQLITE_OPEN_NOMUTEX,
+                      nullptr)
+      != SQLITE_OK)
+    return fail("cannot open");
+  sqlite3_busy_timeout(j->db_, 5000);
+  if (!j->exec("PRAGMA journal_mode=WAL") || !j->exec("PRAGMA synchronous=NORMAL")
+      || !j->exec("CREATE TABLE IF NOT EXISTS events ("
+                  " jid INTEGER PRIMARY KEY AUTOINCREMENT,"
+                  " id TEXT NOT NULL, topic TEXT NOT NULL,"
+                  " ts INTEGER NOT NULL, received INTEGER NOT NULL,"
+                  " frame BLOB NOT NULL)"))
+    return fail("cannot set up");
+  if (sqlite3_prepare_v2(j->db_,
+                         "INSERT INTO events (id, topic, ts, received, frame)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         -1, &j->insert_, nullptr)
+        != SQLITE_OK
+      || sqlite3_prepare_v2(j->db_, "DELETE FROM events WHERE jid = ?", -1,
+                            &j->delete_, nullptr)
+           != SQLITE_OK)
+    return fail("cannot prepare statements");
+  return j;
+}
+
+journal::~journal() {
+  sqlite3_finalize(insert_);
+  sqlite3_finalize(delete_);
+  sqlite3_close(db_);
+}
+
+bool journal::exec(const char* sql) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) == SQLITE_OK)
+    return true;
+  error_ = msg ? msg : "unknown error";
+  sqlite3_free(msg);
+  return false;
+}
+
+bool journal::append(std::vector<event*>& events) {
+  if (events.empty())
+    return true;
+  if (!exec("BEGIN"))
+    return false;
+  for (auto* e : events) {
+    sqlite3_reset(insert_);
+    sqlite3_bind_text(insert_, 1, e->id.data(), static_cast<int>(e->id.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 2, e->topic.data(), static_cast<int>(e->topic.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(insert_, 3, e->ts_ms);
+    sqlite3_bind_int64(insert_, 4, e->received_ms);
+    const auto& f = e->frame.str();
+    sqlite3_bind_blob(insert_, 5, f.data(), static_cast<int>(f.size()),
+                      SQLITE_STATIC);
+    if (sqlite3_step(insert_) != SQLITE_DONE) {
+      error_ = sqlite3_errmsg(db_);
+      exec("ROLLBACK");
+      for (auto* x : events)
+        x->journal_id = 0;
+      return false;
+    }
+    e->journal_id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
+  }
+  if (exec("COMMIT"))
+    return true;
+  exec("ROLLBACK");
+  for (auto* x : events)
+    x->journal_id = 0;
+  return false;
+}
+
+bool journal::remove(const std::vector<uint64_t>& ids) {
+  if (ids.empty())
+    return true;
+  if (!exec("BEGIN"))
+    return false;
+  for (auto id : ids) {
+    sqlite3_reset(delete_);
+    sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(id));
+    if (sqlite3_step(delete_) != SQLITE_DONE) {
+      error_ = sqlite3_errmsg(db_);
+      exec("ROLLBACK");
+      return false;
+    }
+  }
+  return exec("COMMIT");
+}
+
+std::vector<event> journal::load() {
+  std::vector<event> out;
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT jid, id, topic, ts, received, frame FROM events"
+                         " ORDER BY ts, jid",
+                         -1, &q, nullptr)
+      != SQLITE_OK)
+    return out;
+  auto text = [&](int col) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(q, col));
+    return p ? std::string{p, static_cast<size_t>(sqlite3_column_bytes(q, col))}
+             : std::string{};
+  };
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    event e;
+    e.journal_id = static_cast<uint64_t>(sqlite3_column_int64(q, 0));
+    e.id = text(1);
+    e.topic = text(2);
+    e.ts_ms = sqlite3_column_int64(q, 3);
+    e.received_ms = sqlite3_column_int64(q, 4);
+    auto blob = static_cast<const char*>(sqlite3_column_blob(q, 5));
+    e.frame = frame_ref{std::string{blob ? blob : "",
+                                    static_cast<size_t>(sqlite3_column_bytes(q, 5))}};
+    out.push_back(std::move(e));
+  }
+  sqlite3_finalize(q);
+  return out;
+}
+
+uint64_t journal::size() {
+  sqlite3_stmt* q = nullptr;
+  uint64_t n = 0;
+  if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM events", -1, &q, nullptr)
+      == SQLITE_OK
+      && sqlite3_step(q) == SQLITE_ROW)
+    n = static_cast<uint64_t>(sqlite3_column_int64(q, 0));
+  sqlite3_finalize(q);
+  return n;
+}
+
+} // namespace gcstream
