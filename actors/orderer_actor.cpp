@@ -206,7 +206,8 @@ void check_drains(orderer_pointer self, int64_t now) {
 void start_sink(orderer_pointer self, size_t i) {
   auto& slot = self->state.keep->slots[i];
   if (!slot.handle) {
-    slot.handle = slot.spec.make(self->system());
+    auto& k = *self->state.keep;
+    slot.handle = slot.spec.make(sink_context{self->system(), k.cfg.tenant, k.http});
     if (!slot.handle)
       return;
   }

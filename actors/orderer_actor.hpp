@@ -46,6 +46,7 @@
 #include "messages/orderer.hpp"
 #include "messages/sink.hpp"
 #include "runtime/dedupe_window.hpp"
+#include "runtime/http_transport.hpp"
 #include "runtime/journal.hpp"
 #include "runtime/reorder_buffer.hpp"
 #include "runtime/sink_outbox.hpp"
@@ -69,8 +70,16 @@ struct orderer_settings {
   int64_t sink_restart_delay_ms = 100;
 };
 
+/// What a sink factory gets: where to spawn, and the process's shared parts.
+struct sink_context {
+  caf::actor_system& sys;
+  std::string tenant;
+  /// The process's HTTP client (for sinks that POST).
+  std::shared_ptr<http_transport> http;
+};
+
 /// Starts a sink; called again after the sink died.
-using sink_factory = std::function<sink_actor(caf::actor_system&)>;
+using sink_factory = std::function<sink_actor(const sink_context&)>;
 
 /// A sink of a tenant.
 struct sink_spec {
@@ -111,6 +120,8 @@ public:
   std::unordered_map<uint64_t, uint32_t> unacked_by;
   /// Loaded from the journal at start; the first orderer delivers them.
   std::vector<event> replay;
+  /// Handed to sink factories (may be null).
+  std::shared_ptr<http_transport> http;
 
   /// Uses `j` from now on, and queues what it holds for replay.
   void attach_journal(std::unique_ptr<journal> j);

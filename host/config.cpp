@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/sinks/null_sink.hpp"
+#include "actors/sinks/webhook_sink.hpp"
 #include "messages/errors.hpp"
 #include "runtime/endpoints.hpp"
 
@@ -27,14 +28,21 @@ env_lookup process_env() {
 }
 
 sink_spec file_sink_spec(std::string name, file_sink_settings cfg) {
-  return sink_spec{std::move(name), [cfg](caf::actor_system& sys) {
-                     return sys.spawn(file_sink, cfg);
+  return sink_spec{std::move(name), [cfg](const sink_context& ctx) {
+                     return ctx.sys.spawn(file_sink, cfg);
+                   }};
+}
+
+sink_spec webhook_sink_spec(std::string name, webhook_sink_settings cfg) {
+  return sink_spec{std::move(name), [cfg](const sink_context& ctx) {
+                     return caf::actor_cast<sink_actor>(
+                       ctx.sys.spawn(webhook_sink, cfg, ctx.http));
                    }};
 }
 
 sink_spec null_sink_spec(std::string name) {
-  return sink_spec{std::move(name), [](caf::actor_system& sys) {
-                     return sys.spawn(null_sink);
+  return sink_spec{std::move(name), [](const sink_context& ctx) {
+                     return ctx.sys.spawn(null_sink);
                    }};
 }
 
@@ -247,7 +255,7 @@ void read_timestamp_rules(checker& c, const json& j, const std::string& path,
 }
 
 void read_sinks(checker& c, const json& j, const std::string& path,
-                tenant_config& t) {
+                bool insecure, tenant_config& t) {
   if (!j.is_array() || j.empty()) {
     c.fail(path, "expected a non-empty array of sinks");
     return;
@@ -259,16 +267,29 @@ void read_sinks(checker& c, const json& j, const std::string& path,
       continue;
     }
     if (!j[i].contains("type")) {
-      c.fail(p + ".type", "missing (expected stdout, file or null)");
+      c.fail(p + ".type", "missing (expected stdout, file, webhook or null)");
       continue;
     }
-    auto type = c.choice(j[i], p, "type", {"stdout", "file", "null"}, "");
+    auto type = c.choice(j[i], p, "type", {"stdout", "file", "webhook", "null"}, "");
     if (type.empty())
       continue;
     std::string name = type + "-" + std::to_string(i);
     bool late_only = false;
     file_sink_settings fs;
-    if (type == "file") {
+    webhook_sink_settings ws;
+    if (type == "webhook") {
+      c.object(j[i], p, {"type", "name", "late_only", "url", "authorization_env",
+                         "authorization_file", "initial_backoff_ms",
+                         "max_backoff_ms"});
+      if (c.string(j[i], p, "url", ws.url, true))
+        if (auto err = check_url(ws.url, insecure))
+          c.fail(p + ".url", reason_of(err));
+      auto auth = c.secret(j[i], p, "authorization", false);
+      if (!auth.empty())
+        ws.headers.emplace_back("Authorization", auth);
+      c.millis(j[i], p, "initial_backoff_ms", 1, 3600000, ws.backoff.initial);
+      c.millis(j[i], p, "max_backoff_ms", 1, 3600000, ws.backoff.cap);
+    } else if (type == "file") {
       c.object(j[i], p, {"type", "name", "late_only", "path", "fsync",
                          "rotate_bytes", "keep"});
       if (c.string(j[i], p, "path", fs.path, true))
@@ -283,7 +304,9 @@ void read_sinks(checker& c, const json& j, const std::string& path,
     }
     c.string(j[i], p, "name", name);
     c.boolean(j[i], p, "late_only", late_only);
-    auto s = type == "null" ? null_sink_spec(name) : file_sink_spec(name, fs);
+    auto s = type == "null"      ? null_sink_spec(name)
+             : type == "webhook" ? webhook_sink_spec(name, ws)
+                                 : file_sink_spec(name, fs);
     s.late_only = late_only;
     t.sinks.push_back(std::move(s));
   }
@@ -429,7 +452,7 @@ void read_tenant(checker& c, const json& j, const std::string& p,
   if (!j.contains("sinks"))
     c.fail(p + ".sinks", "missing (expected a non-empty array of sinks)");
   else
-    read_sinks(c, j["sinks"], p + ".sinks", t);
+    read_sinks(c, j["sinks"], p + ".sinks", out.runtime.http.allow_insecure, t);
   if (t.orderer.late == late_policy::route
       && std::none_of(t.sinks.begin(), t.sinks.end(),
                       [](const sink_spec& s) { return s.late_only; }))

@@ -16,6 +16,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/sinks/file_sink.hpp"
+#include "actors/sinks/webhook_sink.hpp"
 #include "host/runtime.hpp"
 
 namespace gcstream {
@@ -68,5 +69,6 @@ caf::expected<program_config> config_from_env(const env_lookup& env,
 /// Sink specs for the built-in sinks.
 sink_spec file_sink_spec(std::string name, file_sink_settings cfg);
 sink_spec null_sink_spec(std::string name);
+sink_spec webhook_sink_spec(std::string name, webhook_sink_settings cfg);
 
 } // namespace gcstream

@@ -113,8 +113,8 @@ int run_demo(caf::actor_system& sys, const demo_options& opts, std::ostream& out
     c.supervisor.backoff = {milliseconds{100}, 2.0, milliseconds{2000}};
     c.supervisor.stable_after = seconds{3};
     auto got = t.got;
-    c.sinks.push_back(sink_spec{"counter", [got](caf::actor_system& s) {
-                                  return s.spawn(counting_sink, got);
+    c.sinks.push_back(sink_spec{"counter", [got](const sink_context& ctx) {
+                                  return ctx.sys.spawn(counting_sink, got);
                                 }});
     if (auto added = rt.add_tenant(std::move(c)); !added) {
       out << "demo: " << caf::to_string(added.error()) << "\n";

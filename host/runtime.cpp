@@ -58,6 +58,7 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   tenant_entry t;
   t.inbox = std::make_shared<event_inbox>(c.inbox_max_events);
   t.keep = std::make_shared<orderer_keep>(c.orderer, std::move(c.sinks));
+  t.keep->http = http_;
   if (!c.journal_path.empty()) {
     auto j = journal::open(c.journal_path);
     if (!j)

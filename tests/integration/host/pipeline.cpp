@@ -82,8 +82,8 @@ struct pipeline : test::live_fixture {
     c.supervisor.backoff = {0ms, 2.0, 50ms};
     c.orderer.reorder = {100, 300, 100000};
     c.orderer.sink_restart_delay_ms = 20;
-    c.sinks.push_back(sink_spec{"recorder", [this](caf::actor_system& sys) {
-      auto h = sys.spawn(recording_sink, &got);
+    c.sinks.push_back(sink_spec{"recorder", [this](const sink_context& ctx) {
+      auto h = ctx.sys.spawn(recording_sink, &got);
       std::lock_guard<std::mutex> g{got.m};
       ++got.starts;
       got.sinks.push_back(h);

@@ -76,9 +76,9 @@ struct orderer_fixture : test::deterministic_fixture {
 
   sink_spec spec(sink_log* log, bool late_only = false) {
     return sink_spec{late_only ? "late" : "main",
-                     [this, log](caf::actor_system& sys) {
+                     [this, log](const sink_context& ctx) {
                        auto h = caf::actor_cast<sink_actor>(
-                         sys.spawn(test_sink, log));
+                         ctx.sys.spawn(test_sink, log));
                        spawned.push_back(h);
                        return h;
                      },
