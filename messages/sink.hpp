@@ -26,4 +26,24 @@ namespace gcstream {
 using sink_actor = caf::typed_actor<
   caf::replies_to<deliver_atom, event_batch>::with<uint64_t>>;
 
+/// For a sink's state: tells a batch sent again after an orderer restart
+/// from a new one. An orderer sends a sink its batches in seq order (resends
+/// first), so a seq at most the last one handled was handled already:
+/// acknowledge it again and do nothing else.
+class seen_batches {
+public:
+  /// True when `seq` was handled already; otherwise records it.
+  bool seen(uint64_t seq) {
+    if (seq != 0 && seq <= last_)
+      return true;
+    last_ = seq;
+    return false;
+  }
+
+  uint64_t last() const { return last_; }
+
+private:
+  uint64_t last_ = 0;
+};
+
 } // namespace gcstream

@@ -91,7 +91,7 @@ sink_actor::behavior_type file_sink(pointer self, file_sink_settings cfg) {
   return {
     [=](deliver_atom, const event_batch& b) -> caf::result<uint64_t> {
       auto& st = self->state;
-      if (b.seq != 0 && b.seq <= st.last_seq)
+      if (b.seq != 0 && b.seq <= st.handled.last())
         return b.seq; // written before a restart of the orderer
       st.buf.clear();
       for (auto& e : b.events)
@@ -106,7 +106,7 @@ sink_actor::behavior_type file_sink(pointer self, file_sink_settings cfg) {
         self->quit(err);
         return err;
       }
-      st.last_seq = b.seq;
+      st.handled.seen(b.seq);
       st.events += b.events.size();
       return b.seq;
     },

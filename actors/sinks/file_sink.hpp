@@ -38,7 +38,7 @@ struct file_sink_state {
   file_sink_settings cfg;
   int fd = -1;
   uint64_t size = 0;
-  uint64_t last_seq = 0;
+  seen_batches handled;
   uint64_t events = 0;
   std::string buf;
   ~file_sink_state();

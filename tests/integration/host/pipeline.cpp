@@ -40,8 +40,17 @@ struct seen {
   }
 };
 
-sink_actor::behavior_type recording_sink(sink_actor::pointer, seen* s) {
-  return {[s](deliver_atom, const event_batch& b) {
+// A well-behaved sink: a batch resent after an orderer restart is only
+// acknowledged again.
+struct recording_state {
+  seen_batches handled;
+};
+
+sink_actor::behavior_type
+recording_sink(sink_actor::stateful_pointer<recording_state> self, seen* s) {
+  return {[self, s](deliver_atom, const event_batch& b) {
+    if (self->state.handled.seen(b.seq))
+      return b.seq;
     std::lock_guard<std::mutex> g{s->m};
     for (auto& e : b.events) {
       if (++s->ids[e.id] > 1)
