@@ -238,6 +238,8 @@ void admit(orderer_pointer self, std::vector<event>& events) {
       continue;
     }
     fresh.push_back(&e);
+    k.counters.event_latency.observe(
+      e.received_ms > e.ts_ms ? double(e.received_ms - e.ts_ms) / 1000.0 : 0.0);
   }
   if (k.store) {
     std::vector<event*> unstored;

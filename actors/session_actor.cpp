@@ -247,6 +247,7 @@ void connect(session_pointer self, const channel_info& ch) {
   // Runs on the Asio thread: only the envelope is read, the frame is kept
   // whole and moved (not copied) into the event.
   h.on_frames = [=](std::vector<std::string>&& frames, int64_t arrival) {
+    inbox->note_frame(arrival);
     event_batch batch;
     batch.tenant = tenant;
     batch.events.reserve(frames.size());

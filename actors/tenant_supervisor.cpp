@@ -275,7 +275,7 @@ tenant_supervisor_with_orderer(supervisor_pointer self, supervisor_settings cfg,
       st.last_channel = ch;
       if (st.status.state != "connected") {
         set_state(self, "connected", "");
-        audit(self, "connected", {{"channel", ch.id}});
+        audit(self, "tenant_connected", {{"channel", ch.id}});
       }
     },
     [=](restart_atom, uint64_t gen) {

@@ -486,10 +486,11 @@ void read_runtime(checker& c, const json& j, program_config& out) {
 
 void read_metrics(checker& c, const json& j, program_config& out) {
   if (!c.object(j, "metrics", {"listen", "webhook_url", "webhook_interval_ms",
-                               "signing_key_env", "signing_key_file"}))
+                               "signing_key_env", "signing_key_file",
+                               "health_budget_ms"}))
     return;
   auto& m = out.metrics;
-  if (c.string(j, "metrics", "listen", m.listen)) {
+  if (c.string(j, "metrics", "listen", m.listen) && m.listen != "off") {
     auto colon = m.listen.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == m.listen.size()
         || m.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos)
@@ -500,7 +501,14 @@ void read_metrics(checker& c, const json& j, program_config& out) {
       c.fail("metrics.webhook_url", reason_of(err));
   c.integer(j, "metrics", "webhook_interval_ms", 1000, day_ms,
             m.webhook_interval_ms);
+  c.millis(j, "metrics", "health_budget_ms", 1000, day_ms, out.runtime.health_budget);
   m.signing_key = c.secret(j, "metrics", "signing_key", false);
+  if (m.listen == "off")
+    m.listen.clear();
+  out.runtime.metrics_listen = m.listen;
+  out.runtime.health_webhook.url = m.webhook_url;
+  out.runtime.health_webhook.interval = milliseconds{m.webhook_interval_ms};
+  out.runtime.health_webhook.signing_key = m.signing_key;
 }
 
 } // namespace
@@ -530,8 +538,7 @@ caf::expected<program_config> parse_config(const std::string& text,
         read_tenant(c, j["tenants"][i], "tenants[" + std::to_string(i) + "]",
                     ids, out);
     }
-    if (j.contains("metrics"))
-      read_metrics(c, j["metrics"], out);
+    read_metrics(c, j.contains("metrics") ? j["metrics"] : json::object(), out);
     if (c.string(j, "", "audit_log", out.audit_log))
       out.audit_log = c.path_of(out.audit_log);
     c.number(j, "", "audit_rotate_bytes", 0, int64_t{1} << 50,
@@ -597,6 +604,7 @@ caf::expected<program_config> config_from_env(const env_lookup& env,
   t.sinks.push_back(file_sink_spec("stdout", file_sink_settings{}));
   out.tenants.push_back(std::move(t));
   out.audit_log = "-";
+  out.runtime.metrics_listen = out.metrics.listen;
   return out;
 }
 

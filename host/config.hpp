@@ -23,8 +23,8 @@ namespace gcstream {
 
 /// The metrics listener and health webhook.
 struct metrics_config {
-  /// "127.0.0.1:9464"; empty: no listener.
-  std::string listen;
+  /// "127.0.0.1:9464" (the default); "off" or empty: no listener.
+  std::string listen = "127.0.0.1:9464";
   /// Health snapshots go here (empty: none).
   std::string webhook_url;
   int64_t webhook_interval_ms = 60000;

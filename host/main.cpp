@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,8 +111,18 @@ int cmd_run(program_config cfg) {
   }
   cfg.runtime.observer = audit;
   int code = 0;
+  std::unique_ptr<runtime> rtp;
+  try {
+    rtp = std::make_unique<runtime>(sys, cfg.runtime);
+  } catch (const std::exception& e) {
+    std::cerr << "gcstream: " << e.what() << "\n";
+    return exit_config;
+  }
   {
-    runtime rt{sys, cfg.runtime};
+    auto& rt = *rtp;
+    if (rt.metrics_port() != 0)
+      std::cerr << "gcstream: metrics on port " << rt.metrics_port()
+                << " (/metrics, /healthz, /readyz)\n";
     std::vector<std::string> ids;
     for (auto& t : cfg.tenants) {
       ids.push_back(t.id);
@@ -153,6 +164,7 @@ int cmd_run(program_config cfg) {
     }).detach();
     rt.shutdown();
   }
+  rtp.reset();
   if (audit)
     caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
   return code;

@@ -31,12 +31,14 @@
 #include <caf/expected.hpp>
 
 #include "actors/connection_limiter.hpp"
+#include "actors/metrics_actor.hpp"
 #include "actors/orderer_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/tenant_supervisor.hpp"
 #include "actors/token_actor.hpp"
 #include "runtime/event_inbox.hpp"
 #include "runtime/http_client.hpp"
+#include "runtime/http_listener.hpp"
 #include "runtime/ws_transport.hpp"
 
 namespace gcstream {
@@ -48,6 +50,20 @@ struct runtime_settings {
   limiter_settings limiter;
   /// Where every tenant's audit events go (may be null).
   audit_actor observer;
+  /// "host:port" of the /metrics, /healthz and /readyz listener (empty:
+  /// none; port 0: the OS picks, see metrics_port()).
+  std::string metrics_listen;
+  /// The health webhook of every tenant (off when its url is empty).
+  health_webhook_settings health_webhook;
+  /// A tenant reconnecting for longer than this makes /healthz fail.
+  std::chrono::milliseconds health_budget{60000};
+};
+
+/// What /healthz and /readyz answer.
+struct health_report {
+  bool ok = true;
+  /// One line per tenant that is not ok, with the reason.
+  std::string text;
 };
 
 /// One tenant: its credentials, topics, settings and sinks. The id, URLs and
@@ -105,6 +121,22 @@ public:
   orderer_stats stats(const std::string& id,
                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  /// Every tenant's metrics (tenants not answering within the timeout are
+  /// left out).
+  std::vector<tenant_metrics>
+  metrics(std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
+  /// The Prometheus text of every tenant and of the process.
+  std::string prometheus_text();
+
+  /// Healthy: every tenant connected, or reconnecting for less than the
+  /// health budget. Ready: every tenant connected.
+  health_report health();
+  health_report readiness();
+
+  /// The metrics listener's port (0: none).
+  uint16_t metrics_port() const { return listener_.port(); }
+
   /// Stops every tenant (in parallel, each drained) and then the shared
   /// threads. Idempotent.
   void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(20));
@@ -114,6 +146,7 @@ public:
 private:
   struct tenant_entry {
     supervisor_actor supervisor;
+    metrics_actor metrics;
     token_actor token;
     std::shared_ptr<event_inbox> inbox;
     std::shared_ptr<orderer_keep> keep;
@@ -127,6 +160,7 @@ private:
   std::shared_ptr<http_client> http_;
   std::shared_ptr<ws_transport> ws_;
   limiter_actor limiter_;
+  http_listener listener_;
   mutable std::mutex mtx_;
   std::map<std::string, tenant_entry> tenants_;
   bool stopped_ = false;

@@ -4,6 +4,7 @@
 #include "messages/errors.hpp"
 #include "messages/event.hpp"
 #include "messages/http.hpp"
+#include "messages/metrics.hpp"
 #include "messages/orderer.hpp"
 #include "messages/session.hpp"
 #include "messages/supervision.hpp"
@@ -27,6 +28,8 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<sink_stats>("gcstream::sink_stats");
   cfg.add_message_type<std::vector<sink_stats>>("std::vector<gcstream::sink_stats>");
   cfg.add_message_type<orderer_stats>("gcstream::orderer_stats");
+  cfg.add_message_type<histogram>("gcstream::histogram");
+  cfg.add_message_type<tenant_metrics>("gcstream::tenant_metrics");
   // access_token is local only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE): a token never
   // goes to another node.
   cfg.add_error_category(

@@ -24,6 +24,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/histogram.hpp"
 #include "messages/session.hpp"
 
 namespace gcstream {
@@ -66,13 +67,15 @@ struct orderer_stats {
   /// Times the orderer was started on kept state (its restarts).
   uint64_t incarnations = 0;
   std::vector<sink_stats> sinks;
+  /// Arrival minus event time, seconds, for every new event.
+  histogram event_latency{duration_bounds()};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
   return f(caf::meta::type_name("gcstream::orderer_stats"), x.tenant,
            x.received, x.duplicates, x.late, x.late_dropped, x.released_early,
-           x.reordering, x.incarnations, x.sinks);
+           x.reordering, x.incarnations, x.sinks, x.event_latency);
 }
 
 /// The typed interface of an orderer. It is also an ingest_actor.

@@ -15,6 +15,7 @@
 // Bounded: past max_events, the oldest unsent batch is dropped and counted
 // (a journal, when configured, is the place to spill instead).
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -57,6 +58,13 @@ public:
   /// Events dropped at the cap so far.
   uint64_t dropped_events() const;
 
+  /// Notes that a frame of any kind arrived (any thread; lock-free), for
+  /// the heartbeat-age metric.
+  void note_frame(int64_t epoch_ms) { last_frame_ms_.store(epoch_ms, std::memory_order_relaxed); }
+
+  /// When the last frame arrived, epoch ms (0: never).
+  int64_t last_frame_ms() const { return last_frame_ms_.load(std::memory_order_relaxed); }
+
 private:
   mutable std::mutex mtx_;
   size_t max_events_;
@@ -67,6 +75,7 @@ private:
   uint64_t dropped_ = 0;
   std::deque<event_batch> waiting_;
   std::map<uint64_t, event_batch> in_flight_;
+  std::atomic<int64_t> last_frame_ms_{0};
 };
 
 } // namespace gcstream

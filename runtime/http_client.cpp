@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include <curl/curl.h>
@@ -209,7 +210,12 @@ private:
         j = std::move(queue_.front());
         queue_.pop_front();
       }
-      j.done(perform(h, j.req));
+      auto result = perform(h, j.req);
+      {
+        std::lock_guard<std::mutex> g{stats_m_};
+        ++status_counts_[result ? result->status : 0];
+      }
+      j.done(std::move(result));
     }
     curl_easy_cleanup(h);
   }
@@ -286,6 +292,15 @@ private:
     return std::move(t.resp);
   }
 
+public:
+  std::map<long, uint64_t> status_counts() {
+    std::lock_guard<std::mutex> g{stats_m_};
+    return status_counts_;
+  }
+
+private:
+  std::mutex stats_m_;
+  std::map<long, uint64_t> status_counts_;
   http_settings s_;
   CURLSH* share_ = nullptr;
   std::mutex share_locks_[CURL_LOCK_DATA_LAST];
@@ -311,6 +326,10 @@ void http_client::submit(http_request req, callback done) {
 
 void http_client::stop() {
   impl_->stop();
+}
+
+std::map<long, uint64_t> http_client::status_counts() const {
+  return impl_->status_counts();
 }
 
 } // namespace gcstream

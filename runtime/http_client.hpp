@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -70,6 +71,9 @@ public:
   void stop();
 
   const http_settings& settings() const { return settings_; }
+
+  /// Requests finished so far, by HTTP status (0: no response at all).
+  std::map<long, uint64_t> status_counts() const;
 
   class impl;
 

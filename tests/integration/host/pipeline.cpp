@@ -78,7 +78,10 @@ struct pipeline : test::live_fixture {
   std::unique_ptr<runtime> rt;
 
   pipeline() : test::live_fixture(pipeline_emulator()) {
-    rt = std::make_unique<runtime>(sys, runtime_settings{{}, {}, {}, recorder});
+    runtime_settings rs;
+    rs.observer = recorder;
+    rs.metrics_listen = "127.0.0.1:0";
+    rt = std::make_unique<runtime>(sys, rs);
     tenant_config c;
     c.id = "acme";
     c.login_url = base;
@@ -217,6 +220,72 @@ BOOST_AUTO_TEST_CASE(removing_the_tenant_drains_and_stops_it) {
     return stats()["totals"]["sockets_open"].get<int>() == 0;
   }));
   BOOST_CHECK(!rt->remove_tenant("acme"));
+}
+
+BOOST_AUTO_TEST_CASE(metrics_show_the_gap_of_a_drop_and_none_for_a_rollover) {
+  BOOST_REQUIRE(flowing());
+  auto url = "http://127.0.0.1:" + std::to_string(rt->metrics_port());
+  auto value = [&](const std::string& series) {
+    auto body = probe::http("GET", url + "/metrics").body;
+    auto at = body.find("\n" + series + " ");
+    return at == std::string::npos
+             ? -1.0
+             : std::stod(body.substr(at + series.size() + 2));
+  };
+  const std::string gaps = "gcstream_gap_seconds_count{tenant=\"acme\"}";
+  const std::string connects = "gcstream_connects_total{tenant=\"acme\"}";
+  BOOST_REQUIRE(probe::eventually([&] { return value(connects) >= 1; }));
+  BOOST_CHECK_EQUAL(value(gaps), 0);
+  auto health = probe::http("GET", url + "/healthz");
+  BOOST_CHECK_EQUAL(health.status, 200);
+  BOOST_CHECK_EQUAL(probe::http("GET", url + "/readyz").status, 200);
+  BOOST_CHECK_EQUAL(probe::http("GET", url + "/nope").status, 404);
+  srv.inject(R"({"kind":"drop"})");
+  BOOST_REQUIRE(probe::eventually([&] { return value(gaps) >= 1; }));
+  BOOST_CHECK_GE(value("gcstream_reconnect_latency_seconds_count{tenant=\"acme\"}"), 1);
+  BOOST_CHECK_GE(value("gcstream_disconnects_total{tenant=\"acme\",code=\"1006\"}"), 1);
+  BOOST_REQUIRE(flowing());
+  // A rollover is make before break: no new gap.
+  auto gaps_before = value(gaps);
+  srv.inject(R"({"kind":"socket_closing"})");
+  BOOST_REQUIRE(probe::eventually([&] {
+    return value("gcstream_rollovers_total{tenant=\"acme\"}") >= 1;
+  }));
+  BOOST_REQUIRE(flowing());
+  BOOST_CHECK_EQUAL(value(gaps), gaps_before);
+  BOOST_CHECK_GT(value("gcstream_events_received_total{tenant=\"acme\"}"), 0);
+  BOOST_CHECK_GT(value("gcstream_event_latency_seconds_count{tenant=\"acme\"}"), 0);
+  BOOST_CHECK_GT(value("gcstream_token_expiry_seconds{tenant=\"acme\"}"), 0);
+  BOOST_CHECK_GE(value("gcstream_heartbeat_age_seconds{tenant=\"acme\"}"), 0);
+  // The gap is in the audit log with its estimate.
+  bool gap_closed = false;
+  for (auto& e : audit_copy())
+    gap_closed = gap_closed || e.event == "gap_closed";
+  BOOST_CHECK(gap_closed);
+}
+
+BOOST_AUTO_TEST_CASE(no_secret_in_metrics_or_audit_through_every_fault) {
+  BOOST_REQUIRE(flowing());
+  for (auto fault : {R"({"kind":"drop"})", R"({"kind":"reset"})",
+                     R"({"kind":"socket_closing"})", R"({"kind":"duplicate"})",
+                     R"({"kind":"out_of_order"})", R"({"kind":"revoke_token"})",
+                     R"({"kind":"no_longer_subscribed"})", R"({"kind":"expire_channel"})",
+                     R"({"kind":"malformed","variant":"invalid_json"})",
+                     R"({"kind":"close","code":1011})", R"({"kind":"stall"})"}) {
+    srv.inject(fault);
+    BOOST_REQUIRE_MESSAGE(flowing(20), fault);
+  }
+  auto url = "http://127.0.0.1:" + std::to_string(rt->metrics_port());
+  std::string everything = probe::http("GET", url + "/metrics").body;
+  for (auto& e : audit_copy()) {
+    everything += e.tenant + e.event;
+    for (auto& [k, v] : e.fields)
+      everything += k + "=" + v + "\n";
+  }
+  BOOST_CHECK_GT(everything.size(), 1000u);
+  for (auto secret : {"s3cret-Value", "Bearer ", "access_token"})
+    BOOST_CHECK_MESSAGE(everything.find(secret) == std::string::npos, secret);
+  BOOST_CHECK_GE(rt->metrics().at(0).malformed, 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

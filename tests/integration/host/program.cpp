@@ -112,6 +112,7 @@ BOOST_AUTO_TEST_CASE(run_streams_to_a_file_and_stops_cleanly_on_sigterm) {
        {"session", {{"ping_interval_ms", 500}, {"heartbeat_timeout_ms", 2000}}},
        {"backoff", {{"initial_ms", 10}, {"max_ms", 200}}},
        {"sinks", {{{"type", "file"}, {"path", "events.jsonl"}}}}}}},
+    {"metrics", {{"listen", "127.0.0.1:0"}}},
     {"audit_log", "audit.jsonl"}};
   std::ofstream{dir.path / "gcstream.json"} << cfg.dump(2);
   {
@@ -178,7 +179,8 @@ BOOST_AUTO_TEST_CASE(after_sigkill_the_journal_delivers_what_it_held) {
                  {"client_secret_env", "ACME_SECRET"},
                  {"topics", {topic}},
                  {"journal", "acme.db"},
-                 {"sinks", {{{"type", "file"}, {"path", "events.jsonl"}}}}}}}};
+                 {"sinks", {{{"type", "file"}, {"path", "events.jsonl"}}}}}}},
+             {"metrics", {{"listen", "off"}}}};
   auto cfg_path = (dir.path / "gcstream.json").string();
   std::ofstream{cfg_path} << cfg.dump(2);
   std::set<std::string> journaled;

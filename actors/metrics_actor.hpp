@@ -1,0 +1,111 @@
+#pragma once
+
+// metrics_actor: one per tenant. It is the tenant's audit observer: every
+// actor of the tenant reports to it, it derives the metrics from those
+// reports, forwards each one to the process's audit log, and adds its own
+// (gap_closed). Once a second it asks the supervisor for the orderer's
+// counters and reads the inbox (ARCHITECTURE.md, metrics_actor, invariants
+// 3 and 5).
+//
+// Takes:
+//   (audit_event)                      from the tenant's actors
+//   (metrics_atom) -> tenant_metrics   for /metrics, /healthz and hosts
+//   (watch_atom, supervisor_actor)     the supervisor to poll
+//   (tick_atom)                        its poll timer
+//   HTTP results and retry timers of the health webhook
+//
+// Gaps: the time with no open socket. It starts when the last socket of the
+// tenant closes (or a session restarts after having been connected) and ends
+// when one opens; its length goes to a histogram, and the events it probably
+// cost (the recent event rate times its length) to a counter and to the
+// audit log (gap_closed, with start, end, length and estimate). The service
+// has no replay: this is how a gap becomes visible.
+//
+// Health webhook: a JSON snapshot (README, "Health webhook") POSTed on every
+// state change and every interval. At most one request in flight; while one
+// is, only the newest snapshot waits (the queue is one deep by design).
+// Failures are retried with backoff. With a signing key, the header
+// X-Gcstream-Signature: sha256=<hex HMAC-SHA256 of the body> lets receivers
+// check the sender. The stream never waits for it.
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/audit.hpp"
+#include "messages/metrics.hpp"
+#include "messages/supervision.hpp"
+#include "messages/token.hpp"
+#include "runtime/backoff.hpp"
+#include "runtime/event_inbox.hpp"
+#include "runtime/http_transport.hpp"
+
+namespace gcstream {
+
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+
+/// The metrics actor's interface; it is also an audit_actor.
+using metrics_actor = caf::typed_actor<
+  caf::reacts_to<audit_event>,
+  caf::replies_to<metrics_atom>::with<tenant_metrics>,
+  caf::reacts_to<watch_atom, supervisor_actor>,
+  caf::reacts_to<tick_atom>,
+  caf::reacts_to<http_done_atom, uint64_t, http_response>,
+  caf::reacts_to<http_done_atom, uint64_t, caf::error>,
+  caf::reacts_to<retry_atom, uint64_t>>;
+
+/// The health webhook (off when url is empty).
+struct health_webhook_settings {
+  std::string url;
+  std::chrono::milliseconds interval{60000};
+  /// HMAC-SHA256 key; empty: unsigned.
+  std::string signing_key;
+  backoff_policy backoff{std::chrono::milliseconds{1000}, 2.0,
+                         std::chrono::milliseconds{60000}};
+};
+
+struct metrics_state {
+  tenant_metrics m;
+  audit_actor forward;
+  supervisor_actor supervisor;
+  std::shared_ptr<event_inbox> inbox;
+  std::shared_ptr<http_transport> http;
+  health_webhook_settings hook;
+  bool in_gap = false;
+  int64_t gap_start = 0;        // actor clock, ms
+  int64_t gap_start_wall = 0;   // epoch ms
+  int64_t lost_socket_at = -1;  // actor clock, ms (-1: none)
+  int64_t open_sockets = 0;
+  uint64_t last_received = 0;
+  int64_t last_tick = 0;
+  // The webhook: one in flight, the newest waiting.
+  bool hook_in_flight = false;
+  bool hook_backing_off = false;
+  std::string hook_pending;
+  std::string hook_body;
+  uint64_t hook_request = 0;
+  uint32_t hook_attempt = 0;
+  int64_t hook_last_sent = 0;
+  uint64_t hook_sent = 0;
+  uint64_t hook_failures = 0;
+  std::mt19937_64 rng{std::random_device{}()};
+  static inline const char* name = "gcstream.metrics";
+};
+
+using metrics_pointer = metrics_actor::stateful_pointer<metrics_state>;
+
+/// The metrics actor's behavior. `forward` (the audit log) and `http` may be
+/// null.
+metrics_actor::behavior_type
+metrics_actor_impl(metrics_pointer self, std::string tenant,
+                   std::shared_ptr<event_inbox> inbox, audit_actor forward,
+                   std::shared_ptr<http_transport> http,
+                   health_webhook_settings hook);
+
+/// The health webhook's body for a snapshot taken at `now_ms` (epoch).
+std::string health_snapshot_json(const tenant_metrics& m, int64_t now_ms);
+
+} // namespace gcstream

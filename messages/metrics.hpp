@@ -1,0 +1,66 @@
+#pragma once
+
+// What the metrics actors report: histograms and a tenant's snapshot, as the
+// Prometheus renderer (runtime/prometheus.hpp), the health endpoints and the
+// health webhook use them.
+//
+//   host --(metrics_atom)--> metrics actor -> tenant_metrics
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "messages/histogram.hpp"
+#include "messages/orderer.hpp"
+
+namespace gcstream {
+
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+
+/// A tenant's health and counters, as its metrics actor knows them. Times
+/// are epoch milliseconds (0: never).
+struct tenant_metrics {
+  std::string tenant;
+  /// starting, connected, reconnecting, failed or stopped.
+  std::string state = "starting";
+  std::string reason;
+  int64_t state_since_ms = 0;
+  /// Sockets opened, and closed by close code ("1006", "1000", ...).
+  uint64_t connects = 0;
+  std::map<std::string, uint64_t> disconnects;
+  uint64_t sessions = 0;
+  uint64_t rollovers = 0;
+  uint64_t malformed = 0;
+  /// From an unrequested socket loss to the next open socket.
+  histogram reconnect_latency{duration_bounds()};
+  /// Time with no open socket, and the events it probably cost (the recent
+  /// event rate times its length).
+  histogram gap_length{duration_bounds()};
+  double estimated_missed = 0;
+  int64_t gap_since_ms = 0;
+  double last_gap_s = 0;
+  double last_reconnect_s = 0;
+  /// Events per second recently received.
+  double event_rate = 0;
+  int64_t last_frame_ms = 0;
+  int64_t token_expires_ms = 0;
+  uint64_t inbox_buffered = 0;
+  uint64_t inbox_dropped = 0;
+  orderer_stats orderer;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tenant_metrics& x) {
+  return f(caf::meta::type_name("gcstream::tenant_metrics"), x.tenant, x.state,
+           x.reason, x.state_since_ms, x.connects, x.disconnects, x.sessions,
+           x.rollovers, x.malformed, x.reconnect_latency, x.gap_length,
+           x.estimated_missed, x.gap_since_ms, x.last_gap_s, x.last_reconnect_s,
+           x.event_rate, x.last_frame_ms, x.token_expires_ms, x.inbox_buffered,
+           x.inbox_dropped, x.orderer);
+}
+
+} // namespace gcstream

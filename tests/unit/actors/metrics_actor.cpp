@@ -1,0 +1,162 @@
+// The metrics actor on the test scheduler: gaps and reconnect latency from
+// the tenant's audit events on a virtual clock, the gap_closed audit entry,
+// state changes, and the health webhook (signed, one in flight, the newest
+// waiting, retried after a failure).
+
+#include "actors/metrics_actor.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/hmac.hpp"
+#include "tests/support/deterministic_fixture.hpp"
+#include "tests/support/fake_http.hpp"
+
+using namespace gcstream;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+struct metrics_fixture : test::deterministic_fixture {
+  std::shared_ptr<test::fake_http> http = std::make_shared<test::fake_http>();
+  std::vector<audit_event> forwarded;
+  audit_actor log;
+  metrics_actor met;
+
+  void start(health_webhook_settings hook = {}) {
+    log = sys.spawn([this](audit_actor::pointer) -> audit_actor::behavior_type {
+      return {[this](const audit_event& e) { forwarded.push_back(e); }};
+    });
+    met = sys.spawn(metrics_actor_impl, "acme", std::shared_ptr<event_inbox>{}, log,
+                    std::static_pointer_cast<http_transport>(http), hook);
+    sched.run();
+  }
+
+  ~metrics_fixture() {
+    caf::anon_send_exit(met, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(log, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void tell(std::string what, std::vector<std::pair<std::string, std::string>> f = {}) {
+    caf::anon_send(met, audit_event{"acme", std::move(what), std::move(f)});
+    sched.run();
+  }
+
+  void advance(caf::timespan t) {
+    sched.clock().advance_time(t);
+    sched.run();
+  }
+
+  tenant_metrics snapshot() {
+    tenant_metrics out;
+    auto client = sys.spawn([&](caf::event_based_actor* self) {
+      self->request(met, caf::infinite, metrics_atom::value)
+        .then([&](const tenant_metrics& m) { out = m; });
+    });
+    sched.run();
+    caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+    sched.run();
+    return out;
+  }
+
+  std::string header(size_t call, const std::string& name) {
+    for (auto& [k, v] : http->calls.at(call).req.headers)
+      if (k == name)
+        return v;
+    return {};
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(metrics_actor_tests, metrics_fixture)
+
+BOOST_AUTO_TEST_CASE(a_lost_socket_is_a_gap_until_the_next_one_opens) {
+  start();
+  tell("session_started");
+  tell("connected", {{"channel", "c1"}});
+  tell("tenant_connected");
+  advance(10ms);
+  tell("disconnected", {{"code", "1006"}, {"requested", "false"}});
+  advance(1500ms);
+  tell("connected", {{"channel", "c1"}});
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.connects, 2u);
+  BOOST_CHECK_EQUAL(m.disconnects["1006"], 1u);
+  BOOST_CHECK_EQUAL(m.gap_length.count, 1u);
+  BOOST_CHECK_CLOSE(m.last_gap_s, 1.5, 0.01);
+  BOOST_CHECK_EQUAL(m.reconnect_latency.count, 1u);
+  BOOST_CHECK_CLOSE(m.last_reconnect_s, 1.5, 0.01);
+  BOOST_CHECK_EQUAL(m.gap_since_ms, 0);
+  // The gap is in the audit log, after the events it came from.
+  bool found = false;
+  for (auto& e : forwarded)
+    if (e.event == "gap_closed")
+      for (auto& [k, v] : e.fields)
+        found = found || (k == "length_ms" && v == "1500");
+  BOOST_CHECK(found);
+  BOOST_CHECK_EQUAL(forwarded.front().event, "session_started");
+}
+
+BOOST_AUTO_TEST_CASE(make_before_break_is_no_gap) {
+  start();
+  tell("session_started");
+  tell("connected", {{"channel", "c1"}});
+  tell("connected", {{"channel", "c2"}}); // the rollover's new socket
+  tell("disconnected", {{"code", "1000"}, {"requested", "true"}});
+  tell("rollover_finished");
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.gap_length.count, 0u);
+  BOOST_CHECK_EQUAL(m.reconnect_latency.count, 0u);
+  BOOST_CHECK_EQUAL(m.rollovers, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_session_after_a_connection_opens_a_gap) {
+  start();
+  tell("session_started");
+  tell("connected");
+  tell("session_started"); // the session was killed; its socket is going
+  advance(200ms);
+  tell("connected");
+  BOOST_CHECK_EQUAL(snapshot().gap_length.count, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(state_changes_post_signed_snapshots_one_at_a_time) {
+  health_webhook_settings hook;
+  hook.url = "http://127.0.0.1:9/health";
+  hook.signing_key = "k3y";
+  hook.interval = 3600s;
+  hook.backoff = {100ms, 2.0, 100ms};
+  start(hook);
+  tell("tenant_connected");
+  BOOST_REQUIRE_EQUAL(http->calls.size(), 1u);
+  auto& req = http->calls[0].req;
+  BOOST_CHECK_EQUAL(req.method, "POST");
+  BOOST_CHECK_EQUAL(header(0, "X-Gcstream-Signature"),
+                    "sha256=" + hmac_sha256_hex("k3y", req.body));
+  auto body = json::parse(req.body);
+  BOOST_CHECK_EQUAL(body["tenant"], "acme");
+  BOOST_CHECK_EQUAL(body["state"], "connected");
+  BOOST_CHECK(body.contains("timestamp_ms"));
+  BOOST_CHECK(body["counts"].contains("estimated_missed"));
+  // Two more changes while the first is in flight: only the newest waits.
+  tell("backoff_scheduled", {{"reason", "socket closed"}});
+  tell("tenant_failed", {{"reason", "bad credentials"}});
+  BOOST_CHECK_EQUAL(http->calls.size(), 1u);
+  http->reply(0, 500, "oops"); // fails: the newest goes after a backoff
+  sched.run();
+  BOOST_CHECK_EQUAL(http->calls.size(), 1u);
+  advance(100ms);
+  BOOST_REQUIRE_EQUAL(http->calls.size(), 2u);
+  BOOST_CHECK_EQUAL(json::parse(http->calls[1].req.body)["state"], "failed");
+  BOOST_CHECK_EQUAL(json::parse(http->calls[1].req.body)["reason"], "bad credentials");
+  http->reply(1, 204, "");
+  sched.run();
+  BOOST_CHECK_EQUAL(http->calls.size(), 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
