@@ -53,7 +53,7 @@ struct recorder {
   }
 
   template <class P>
-  bool wait(P pred, std::chrono::milliseconds t = 5000ms) {
+  bool wait(P pred, std::chrono::milliseconds t = 20000ms) {
     std::unique_lock<std::mutex> g{m};
     return cv.wait_for(g, t, pred);
   }
@@ -150,6 +150,17 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_left_to_the_parser) {
 BOOST_AUTO_TEST_CASE(an_oversized_frame_closes_with_1009) {
   recorder r;
   auto id = transport.connect(channel({}), r.handlers());
+  BOOST_REQUIRE(id);
+  // Whatever happens below, the connection ends before `r` does.
+  struct ender {
+    ws_transport& t;
+    uint64_t id;
+    recorder& r;
+    ~ender() {
+      t.abort(id);
+      r.wait([&] { return r.closed.has_value(); });
+    }
+  } end_first{transport, *id, r};
   BOOST_REQUIRE(r.wait([&] { return r.opened; }));
   srv.inject(R"({"kind":"malformed","variant":"oversized","size":1100000})");
   BOOST_REQUIRE(r.wait([&] { return r.closed.has_value(); }));
