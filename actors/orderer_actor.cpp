@@ -119,7 +119,11 @@ void pump(orderer_pointer self, size_t i) {
 void note_drops(orderer_pointer self, size_t i, size_t n, int64_t now) {
   auto& slot = self->state.keep->slots[i];
   slot.drops_unreported += n;
-  if (slot.drops_unreported == 0 || now - slot.last_drop_audit_ms < 1000)
+  if (slot.drops_unreported == 0)
+    return;
+  // INT64_MIN means "never audited"; compare without subtracting it.
+  if (slot.last_drop_audit_ms != INT64_MIN
+      && now - slot.last_drop_audit_ms < 1000)
     return;
   audit(self, "events_dropped",
         {{"sink", slot.spec.name},
