@@ -5,6 +5,7 @@
 // disorder at the sink. Every wait has a deadline.
 
 #include "host/runtime.hpp"
+#include "host/tenant_manager.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -220,6 +221,56 @@ BOOST_AUTO_TEST_CASE(removing_the_tenant_drains_and_stops_it) {
     return stats()["totals"]["sockets_open"].get<int>() == 0;
   }));
   BOOST_CHECK(!rt->remove_tenant("acme"));
+}
+
+BOOST_AUTO_TEST_CASE(the_tenant_manager_does_the_same_by_messages) {
+  auto mgr = spawn_tenant_manager(*rt);
+  caf::scoped_actor self{sys};
+  auto beta = [&] {
+    tenant_config c;
+    c.id = "beta";
+    c.login_url = c.api_url = base;
+    c.client_id = "app";
+    c.client_secret = "s3cret-Value";
+    c.topics = {topics[0]};
+    c.sinks.push_back(sink_spec{"acks", [](const sink_context& ctx) {
+      return ctx.sys.spawn([]() -> sink_actor::behavior_type {
+        return {[](deliver_atom, const event_batch& b) { return b.seq; }};
+      });
+    }});
+    return c;
+  };
+  bool added = false;
+  self->request(mgr, 5s, add_tenant_atom::value, beta())
+    .receive([&](supervisor_actor s) { added = bool(s); }, [](caf::error&) {});
+  BOOST_CHECK(added);
+  std::string refused;
+  self->request(mgr, 5s, add_tenant_atom::value, beta())
+    .receive([](supervisor_actor) {},
+             [&](caf::error& e) { refused = sys.render(e); });
+  BOOST_CHECK_NE(refused.find("a tenant with this id exists"), std::string::npos);
+  BOOST_CHECK(probe::eventually([&] {
+    std::string state;
+    self->request(mgr, 5s, status_atom::value, std::string{"beta"})
+      .receive([&](const tenant_status& st) { state = st.state; },
+               [](caf::error&) {});
+    return state == "connected";
+  }));
+  std::vector<std::string> ids;
+  self->request(mgr, 5s, tenants_atom::value)
+    .receive([&](std::vector<std::string>& x) { ids = std::move(x); },
+             [](caf::error&) {});
+  BOOST_CHECK((ids == std::vector<std::string>{"acme", "beta"}));
+  bool removed = false;
+  self->request(mgr, 20s, remove_tenant_atom::value, std::string{"beta"})
+    .receive([&](bool x) { removed = x; }, [](caf::error&) {});
+  BOOST_CHECK(removed);
+  bool unknown = false;
+  self->request(mgr, 5s, status_atom::value, std::string{"beta"})
+    .receive([](const tenant_status&) {}, [&](caf::error&) { unknown = true; });
+  BOOST_CHECK(unknown);
+  BOOST_CHECK((rt->tenants() == std::vector<std::string>{"acme"}));
+  self->send_exit(mgr, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_CASE(metrics_show_the_gap_of_a_drop_and_none_for_a_rollover) {
