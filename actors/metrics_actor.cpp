@@ -121,6 +121,8 @@ void on_audit(metrics_pointer self, const audit_event& e) {
   } else if (what == "disconnected") {
     auto code = field(e, "code");
     ++m.disconnects[code.empty() ? "unknown" : code];
+    if (field(e, "local_code") == "1009") // we closed it: a frame too big
+      ++m.oversized_frames;
     if (st.open_sockets > 0)
       --st.open_sockets;
     if (field(e, "requested") != "true" && st.lost_socket_at < 0)
@@ -136,6 +138,9 @@ void on_audit(metrics_pointer self, const audit_event& e) {
       open_gap(self);
   } else if (what == "rollover_finished") {
     ++m.rollovers;
+  } else if (what == "subscribed") {
+    auto n = field(e, "rejected");
+    m.topics_rejected = n.empty() ? 0 : std::stoull(n);
   } else if (what == "malformed_frame") {
     ++m.malformed;
   } else if (what == "token_refreshed") {

@@ -461,6 +461,7 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       audit(self, "disconnected",
             {{"channel", ch.id},
              {"code", std::to_string(r.remote_code)},
+             {"local_code", std::to_string(r.local_code)},
              {"reason", how},
              {"requested", r.requested ? "true" : "false"}});
       if (st.closing || (r.requested && link_id != st.current))

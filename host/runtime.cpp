@@ -339,6 +339,15 @@ std::string runtime::prometheus_text() {
                        ? 0
                        : double(m.token_expires_ms) / 1000.0 - now_s);
        });
+  each("gcstream_topics_rejected", "Topics the service refused at the last subscription",
+       "gauge", [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, double(m.topics_rejected));
+       });
+  each("gcstream_oversized_frames_total",
+       "Frames over the maximum message size (each closed its socket with 1009)",
+       "counter", [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, double(m.oversized_frames));
+       });
   each("gcstream_events_received_total", "Events handed to the orderer", "counter",
        [&](const tenant_metrics& m, label_list l) {
          x.sample(l, double(m.orderer.received));

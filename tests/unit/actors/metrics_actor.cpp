@@ -125,6 +125,22 @@ BOOST_AUTO_TEST_CASE(a_restarted_session_after_a_connection_opens_a_gap) {
   BOOST_CHECK_EQUAL(snapshot().gap_length.count, 1u);
 }
 
+BOOST_AUTO_TEST_CASE(rejected_topics_and_oversized_frames_are_counted) {
+  start();
+  tell("session_started");
+  tell("subscribed", {{"permitted", "3"}, {"rejected", "2"}});
+  tell("connected");
+  tell("disconnected", {{"code", "1006"}, {"local_code", "1009"}, {"requested", "false"}});
+  tell("connected");
+  tell("disconnected", {{"code", "1006"}, {"local_code", "0"}, {"requested", "false"}});
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.topics_rejected, 2u);
+  BOOST_CHECK_EQUAL(m.oversized_frames, 1u);
+  BOOST_CHECK_EQUAL(m.disconnects["1006"], 2u);
+  tell("subscribed", {{"permitted", "5"}, {"rejected", "0"}});
+  BOOST_CHECK_EQUAL(snapshot().topics_rejected, 0u);
+}
+
 BOOST_AUTO_TEST_CASE(state_changes_post_signed_snapshots_one_at_a_time) {
   health_webhook_settings hook;
   hook.url = "http://127.0.0.1:9/health";
