@@ -38,6 +38,7 @@ const std::string topic = "v2.users.6d2c5a1e-0000-0000-0000-0000000000aa.presenc
 struct config : caf::actor_system_config {
   config() {
     add_types(*this);
+    io_driven_scheduler(*this);
     set("logger.console-verbosity", caf::atom("quiet"));
     set("logger.file-verbosity", caf::atom("quiet"));
   }

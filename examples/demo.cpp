@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   opts.faults = true;
   caf::actor_system_config cfg;
   gcstream::add_types(cfg);
+  gcstream::io_driven_scheduler(cfg);
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   return gcstream::run_demo(sys, opts, std::cout, false);

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   srv.start();
 
   caf::actor_system_config cfg;
-  add_types(cfg); // before the actor system is built
+  add_types(cfg);           // before the actor system is built
+  io_driven_scheduler(cfg); // optional: less CPU for I/O-driven actors
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   auto host = sys.spawn(alerts);

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   add_types(cfg);
+  io_driven_scheduler(cfg); // idle tenants: no polling workers
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   runtime_settings rs;

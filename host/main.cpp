@@ -70,6 +70,7 @@ int to_int(const std::string& flag, const std::string& v, int lo, int hi) {
 struct system_config : caf::actor_system_config {
   system_config() {
     add_types(*this);
+    io_driven_scheduler(*this);
     set("logger.console-verbosity", caf::atom("quiet"));
     set("logger.file-verbosity", caf::atom("quiet"));
   }

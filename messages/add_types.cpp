@@ -47,4 +47,9 @@ caf::actor_system_config& add_types(caf::actor_system_config& cfg) {
   return cfg;
 }
 
+caf::actor_system_config& io_driven_scheduler(caf::actor_system_config& cfg) {
+  cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
+  return cfg;
+}
+
 } // namespace gcstream

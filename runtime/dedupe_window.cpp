@@ -6,13 +6,46 @@ namespace gcstream {
 
 dedupe_window::dedupe_window(size_t max_ids, int64_t max_age_ms)
   : max_ids_(max_ids == 0 ? 1 : max_ids), max_age_ms_(max_age_ms) {
-  ids_.reserve(max_ids_ < 1'000'000 ? max_ids_ : 1'000'000);
+  size_t cap = 16;
+  while (cap < 2 * (max_ids_ + 1))
+    cap <<= 1;
+  slots_.assign(cap, 0);
+  mask_ = cap - 1;
+}
+
+bool dedupe_window::insert(uint64_t h) {
+  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    if (slots_[i] == h)
+      return false;
+    if (slots_[i] == 0) {
+      slots_[i] = h;
+      return true;
+    }
+  }
+}
+
+void dedupe_window::erase(uint64_t h) {
+  size_t i = h & mask_;
+  while (slots_[i] != h) {
+    if (slots_[i] == 0)
+      return;
+    i = (i + 1) & mask_;
+  }
+  // Backward shift: move later entries of the run into the hole when the
+  // hole lies between their home slot and where they are.
+  for (size_t j = (i + 1) & mask_; slots_[j] != 0; j = (j + 1) & mask_) {
+    size_t home = slots_[j] & mask_;
+    bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+    if (movable) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+  slots_[i] = 0;
 }
 
 void dedupe_window::evict_front() {
-  auto it = ids_.find(order_.front().hash);
-  if (it != ids_.end())
-    ids_.erase(it);
+  erase(order_.front().hash);
   order_.pop_front();
 }
 
@@ -20,7 +53,9 @@ bool dedupe_window::seen(std::string_view id, int64_t now_ms) {
   while (!order_.empty() && order_.front().at_ms + max_age_ms_ <= now_ms)
     evict_front();
   auto h = static_cast<uint64_t>(std::hash<std::string_view>{}(id));
-  if (!ids_.insert(h).second)
+  if (h == 0)
+    h = 1;
+  if (!insert(h))
     return true;
   order_.push_back(entry{h, now_ms});
   if (order_.size() > max_ids_) {

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <string_view>
-#include <unordered_set>
+#include <vector>
 
 namespace gcstream {
 
@@ -41,10 +41,17 @@ private:
 
   void evict_front();
 
+  // An open-addressing set of hashes (linear probing, backward-shift
+  // deletion): no allocation per id, at most half full. 0 marks a free slot,
+  // so a hash of 0 is stored as 1.
+  bool insert(uint64_t h);
+  void erase(uint64_t h);
+
   size_t max_ids_;
   int64_t max_age_ms_;
   uint64_t evicted_by_count_ = 0;
-  std::unordered_set<uint64_t> ids_;
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
   std::deque<entry> order_;
 };
 

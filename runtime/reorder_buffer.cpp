@@ -8,7 +8,16 @@ bool reorder_buffer::push(event& e, int64_t now_ms) {
   key k{e.ts_ms, ++arrivals_};
   if (e.ts_ms > newest_ts_)
     newest_ts_ = e.ts_ms;
-  heap_.push(held{k, now_ms, std::move(e)});
+  uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<uint32_t>(slab_.size());
+    slab_.push_back(std::move(e));
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slab_[slot] = std::move(e);
+  }
+  heap_.push(held{k, slot});
   fifo_.push_back(waiting{k, now_ms});
   return true;
 }
@@ -16,7 +25,8 @@ bool reorder_buffer::push(event& e, int64_t now_ms) {
 void reorder_buffer::pop_into(std::vector<event>& out) {
   const held& top = heap_.top();
   last_ = top.k;
-  out.push_back(std::move(top.ev));
+  out.push_back(std::move(slab_[top.slot]));
+  free_slots_.push_back(top.slot);
   heap_.pop();
 }
 

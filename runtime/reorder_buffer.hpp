@@ -65,10 +65,11 @@ private:
       return a.ts < b.ts || (a.ts == b.ts && a.n <= b.n);
     }
   };
+  // The heap orders small keys; the events stay put in a slab (moving a
+  // whole event at each heap swap cost more than the rest of the orderer).
   struct held {
     key k;
-    int64_t since_ms;
-    mutable event ev; // moved out when released
+    uint32_t slot;
   };
   struct later {
     bool operator()(const held& a, const held& b) const {
@@ -88,6 +89,8 @@ private:
   int64_t newest_ts_ = INT64_MIN;
   key last_{INT64_MIN, 0};
   std::priority_queue<held, std::vector<held>, later> heap_;
+  std::vector<event> slab_;
+  std::vector<uint32_t> free_slots_;
   std::deque<waiting> fifo_;
 };
 

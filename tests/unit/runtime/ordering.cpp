@@ -3,7 +3,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <deque>
 #include <random>
+#include <set>
 
 #include "runtime/dedupe_window.hpp"
 #include "runtime/event_line.hpp"
@@ -64,6 +66,39 @@ BOOST_AUTO_TEST_CASE(the_window_never_outgrows_its_bound) {
   for (int i = 0; i < 50000; ++i)
     w.seen("id-" + std::to_string(i), i);
   BOOST_CHECK_EQUAL(w.size(), 1000u);
+}
+
+// The window against a plain model (a queue and a set of ids), through
+// many evictions in a small table: deletion from the probed table must never
+// lose an id that is still in the window, nor keep one that left.
+BOOST_AUTO_TEST_CASE(the_window_agrees_with_a_plain_model) {
+  const size_t max_ids = 37;
+  const int64_t max_age = 500;
+  dedupe_window w{max_ids, max_age};
+  std::deque<std::pair<std::string, int64_t>> order;
+  std::set<std::string> ids;
+  std::mt19937 rng{7};
+  size_t duplicates = 0;
+  for (int64_t now = 0; now < 100000; ++now) {
+    auto id = "id-" + std::to_string(rng() % 120);
+    while (!order.empty() && order.front().second + max_age <= now) {
+      ids.erase(order.front().first);
+      order.pop_front();
+    }
+    bool expected = ids.count(id) != 0;
+    if (!expected) {
+      ids.insert(id);
+      order.emplace_back(id, now);
+      if (order.size() > max_ids) {
+        ids.erase(order.front().first);
+        order.pop_front();
+      }
+    }
+    duplicates += expected;
+    BOOST_REQUIRE_EQUAL(w.seen(id, now), expected);
+    BOOST_REQUIRE_EQUAL(w.size(), order.size());
+  }
+  BOOST_CHECK_GT(duplicates, 10000u); // the model did exercise both answers
 }
 
 BOOST_AUTO_TEST_SUITE_END()

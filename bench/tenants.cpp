@@ -1,0 +1,190 @@
+// Many tenants in one process (issue 7's targets), against the
+// gcstream-emulator program in a child process so that the resident memory
+// measured is the client's alone:
+//   - time until every tenant is connected and subscribed (each tenant has
+//     its own OAuth client, as separate orgs would; the connection limiter
+//     paces each client);
+//   - resident memory with every tenant idle: target under 200 MiB for 1,000;
+//   - every socket dropped at once: the reconnect attempts (the sessions'
+//     "connecting" decisions, seen through the audit stream) spread over the
+//     backoff window (default 1 s, full jitter): the busiest 100 ms holds at
+//     most 3 times the average of the window's ten 100 ms slots.
+//
+// Usage: bench_tenants [TENANTS=1000]
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/sinks/null_sink.hpp"
+#include "bench/emulator_child.hpp"
+#include "host/runtime.hpp"
+#include "messages/add_types.hpp"
+#include "tests/support/probe_client.hpp"
+
+using namespace gcstream;
+using namespace std::chrono;
+using clk = steady_clock;
+
+namespace {
+
+long rss_kib() {
+  std::ifstream in{"/proc/self/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+struct config : caf::actor_system_config {
+  config() {
+    add_types(*this);
+    io_driven_scheduler(*this);
+    set("logger.console-verbosity", caf::atom("quiet"));
+    set("logger.file-verbosity", caf::atom("quiet"));
+  }
+};
+
+// When each "connecting" decision was taken.
+struct attempts {
+  std::mutex m;
+  std::vector<clk::time_point> at;
+  size_t count() {
+    std::lock_guard<std::mutex> g{m};
+    return at.size();
+  }
+};
+
+audit_actor::behavior_type recorder(audit_actor::pointer, attempts* a) {
+  return {[a](const audit_event& e) {
+    if (e.event == "connecting") {
+      std::lock_guard<std::mutex> g{a->m};
+      a->at.push_back(clk::now());
+    }
+  }};
+}
+
+size_t connected(runtime& rt) {
+  size_t n = 0;
+  for (auto& m : rt.metrics(seconds(10)))
+    n += m.state == "connected";
+  return n;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int n = argc > 1 ? std::atoi(argv[1]) : 1000;
+  if (n < 10 || n > 5000) {
+    std::fprintf(stderr, "usage: bench_tenants [TENANTS 10..5000]\n");
+    return 2;
+  }
+  std::vector<std::string> args{"--event-rate", "0.2", "--rate-limit-per-minute",
+                                "100000"};
+  for (int i = 0; i < n; ++i) {
+    args.push_back("--client");
+    args.push_back("client-" + std::to_string(i) + ":secret-" + std::to_string(i));
+  }
+  bench::emulator_child emu{args};
+  auto base = emu.base_url();
+  config cfg;
+  caf::actor_system sys{cfg};
+  attempts seen;
+  auto observer = sys.spawn(recorder, &seen);
+  int status = 0;
+  {
+    runtime_settings rs;
+    rs.http.workers = 8;
+    rs.observer = observer;
+    runtime rt{sys, rs};
+    auto rss_before = rss_kib();
+    auto t0 = clk::now();
+    for (int i = 0; i < n; ++i) {
+      tenant_config t;
+      t.id = "tenant-" + std::to_string(i);
+      t.login_url = t.api_url = base;
+      t.client_id = "client-" + std::to_string(i);
+      t.client_secret = "secret-" + std::to_string(i);
+      char user[64];
+      std::snprintf(user, sizeof user, "6d2c5a1e-0000-0000-0000-%012d", i);
+      t.topics = {std::string{"v2.users."} + user + ".presence"};
+      t.sinks.push_back(sink_spec{"null", [](const sink_context& ctx) {
+        return ctx.sys.spawn(null_sink);
+      }});
+      if (!rt.add_tenant(std::move(t))) {
+        std::fprintf(stderr, "tenants: cannot add tenant %d\n", i);
+        return 1;
+      }
+    }
+    auto deadline = t0 + seconds(300);
+    size_t up = 0;
+    while ((up = connected(rt)) < size_t(n) && clk::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(100));
+    auto took = duration<double>(clk::now() - t0).count();
+    if (up < size_t(n)) {
+      std::fprintf(stderr, "tenants: %zu of %d connected after 300 s\n", up, n);
+      return 1;
+    }
+    // Idle for a few seconds, so that start-up buffers are gone.
+    std::this_thread::sleep_for(seconds(3));
+    auto rss_idle = rss_kib();
+    std::printf("tenants              %d connected and subscribed in %.2f s; rss idle "
+                "%.1f MiB (%.1f before the tenants; target < 200 MiB)\n",
+                n, took, rss_idle / 1024.0, rss_before / 1024.0);
+
+    // Stable uptime passes (10 s by default), then every socket drops at once.
+    std::this_thread::sleep_for(seconds(8));
+    size_t before = seen.count();
+    auto drop_at = clk::now();
+    probe::http("POST", base + "/emulator/faults", R"({"kind":"drop"})");
+    deadline = clk::now() + seconds(60);
+    while (seen.count() < before + size_t(n) && clk::now() < deadline)
+      std::this_thread::sleep_for(milliseconds(50));
+    std::vector<double> ms;
+    {
+      std::lock_guard<std::mutex> g{seen.m};
+      for (size_t i = before; i < seen.at.size(); ++i)
+        ms.push_back(duration<double, std::milli>(seen.at[i] - drop_at).count());
+    }
+    if (ms.size() < size_t(n)) {
+      std::fprintf(stderr, "tenants: %zu of %d reconnect attempts seen\n", ms.size(), n);
+      status = 1;
+    } else {
+      std::vector<size_t> slots(10, 0); // the 1 s backoff window in 100 ms slots
+      size_t outside = 0;
+      for (auto t : ms) {
+        auto slot = size_t(std::max(0.0, t) / 100.0);
+        if (slot < slots.size())
+          ++slots[slot];
+        else
+          ++outside;
+      }
+      auto busiest = *std::max_element(slots.begin(), slots.end());
+      double average = double(n) / double(slots.size());
+      std::sort(ms.begin(), ms.end());
+      std::printf("tenants reconnect    %d attempts after a drop of every socket: "
+                  "busiest 100 ms %zu, average %.1f, ratio %.2f (target <= 3); "
+                  "first %.0f ms, median %.0f ms, last %.0f ms, after 1 s %zu\n",
+                  n, busiest, average, double(busiest) / average, ms.front(),
+                  ms[ms.size() / 2], ms.back(), outside);
+      deadline = clk::now() + seconds(60);
+      while ((up = connected(rt)) < size_t(n) && clk::now() < deadline)
+        std::this_thread::sleep_for(milliseconds(100));
+      std::printf("tenants reconnected  %zu of %d within %.1f s of the drop\n", up, n,
+                  duration<double>(clk::now() - drop_at).count());
+      if (up < size_t(n))
+        status = 1;
+    }
+    rt.shutdown();
+  }
+  caf::anon_send_exit(observer, caf::exit_reason::user_shutdown);
+  return status;
+}
