@@ -6,11 +6,19 @@ namespace gcstream {
 
 dedupe_window::dedupe_window(size_t max_ids, int64_t max_age_ms)
   : max_ids_(max_ids == 0 ? 1 : max_ids), max_age_ms_(max_age_ms) {
-  size_t cap = 16;
-  while (cap < 2 * (max_ids_ + 1))
-    cap <<= 1;
-  slots_.assign(cap, 0);
-  mask_ = cap - 1;
+  // Small at first (an idle tenant costs little); doubled as ids come,
+  // never more than half full.
+  slots_.assign(64, 0);
+  mask_ = slots_.size() - 1;
+}
+
+void dedupe_window::grow() {
+  std::vector<uint64_t> old(slots_.size() * 2, 0);
+  old.swap(slots_);
+  mask_ = slots_.size() - 1;
+  for (auto h : old)
+    if (h != 0)
+      insert(h);
 }
 
 bool dedupe_window::insert(uint64_t h) {
@@ -55,6 +63,8 @@ bool dedupe_window::seen(std::string_view id, int64_t now_ms) {
   auto h = static_cast<uint64_t>(std::hash<std::string_view>{}(id));
   if (h == 0)
     h = 1;
+  if (2 * (order_.size() + 1) > slots_.size())
+    grow();
   if (!insert(h))
     return true;
   order_.push_back(entry{h, now_ms});

@@ -46,6 +46,7 @@ private:
   // so a hash of 0 is stored as 1.
   bool insert(uint64_t h);
   void erase(uint64_t h);
+  void grow();
 
   size_t max_ids_;
   int64_t max_age_ms_;
