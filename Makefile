@@ -40,7 +40,8 @@ demo: build
 	$(BUILD_DIR)/gcstream demo --duration-s 20 --faults
 
 bench: deps
-	$(CMAKE) -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DGCSTREAM_BUILD_BENCH=ON -DGCSTREAM_BUILD_EXAMPLES=OFF
 	$(CMAKE) --build $(BENCH_DIR)
 	@bash bench/run.sh $(BENCH_DIR)
 
