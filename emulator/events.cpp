@@ -116,7 +116,7 @@ std::string format_iso8601(int64_t epoch_ms) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[32];
+  char buf[96]; // room for any value the compiler can imagine
   std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
                 static_cast<long long>(y), m, d,
                 static_cast<unsigned>(rem / 3600000),
