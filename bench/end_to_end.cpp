@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,40 +23,15 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/sinks/null_sink.hpp"
-#include "bench/emulator_child.hpp"
+#include "bench/bench_util.hpp"
 #include "host/runtime.hpp"
-#include "messages/add_types.hpp"
 #include "tests/support/probe_client.hpp"
 
 using namespace gcstream;
 using namespace std::chrono;
+using bench::rss_kib;
 
 namespace {
-
-double process_cpu_s() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-long rss_kib() {
-  std::ifstream in{"/proc/self/status"};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
-}
-
-struct config : caf::actor_system_config {
-  config() {
-    add_types(*this);
-    set("logger.console-verbosity", caf::atom("quiet"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-    // CAF_DEFAULT_SCHEDULER=1 measures CAF's default polling, for the ratio.
-    if (!std::getenv("CAF_DEFAULT_SCHEDULER"))
-      io_driven_scheduler(*this);
-  }
-};
 
 uint64_t delivered(runtime& rt) {
   auto st = rt.stats("bench");
@@ -78,7 +52,8 @@ int main(int argc, char** argv) {
   bench::emulator_child emu{{"--client", "app:bench-secret", "--event-rate", "0",
                              "--rate-limit-per-minute", "100000"}};
   auto base = emu.base_url();
-  config cfg;
+  // CAF_DEFAULT_SCHEDULER=1 measures CAF's default polling, for the ratio.
+  bench::quiet_config cfg{std::getenv("CAF_DEFAULT_SCHEDULER") == nullptr};
   caf::actor_system sys{cfg};
   int status = 0;
   {
@@ -110,7 +85,7 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(milliseconds(50));
     }
     auto rss_start = rss_kib();
-    auto cpu0 = process_cpu_s();
+    auto cpu0 = bench::cpu_s(CLOCK_PROCESS_CPUTIME_ID);
     auto t0 = steady_clock::now();
     probe::http("POST", base + "/emulator/config",
                 R"({"event_rate":)" + std::to_string(rate) + "}");
@@ -131,7 +106,7 @@ int main(int argc, char** argv) {
       }
       std::this_thread::sleep_for(milliseconds(100));
     }
-    auto cpu = process_cpu_s() - cpu0;
+    auto cpu = bench::cpu_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     auto secs = duration<double>(steady_clock::now() - t0).count();
     probe::http("POST", base + "/emulator/config", R"({"event_rate":0})");
     while (rss.size() < 10)

@@ -27,21 +27,16 @@
 
 #include "actors/orderer_actor.hpp"
 #include "actors/sinks/null_sink.hpp"
-#include "messages/add_types.hpp"
+#include "bench/bench_util.hpp"
 #include "runtime/dedupe_window.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/reorder_buffer.hpp"
 #include "runtime/sink_outbox.hpp"
 
 using namespace gcstream;
+using bench::cpu_s;
 
 namespace {
-
-double cpu_s(clockid_t which) {
-  timespec ts;
-  clock_gettime(which, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
 
 int64_t steady_ms() {
   return cpu_s(CLOCK_MONOTONIC) * 1000;
@@ -150,15 +145,6 @@ double run_hot_path(size_t n, size_t& delivered) {
 
 // -- through the actors -----------------------------------------------------
 
-struct config : caf::actor_system_config {
-  config() {
-    add_types(*this);
-    io_driven_scheduler(*this);
-    set("logger.console-verbosity", caf::atom("quiet"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
-
 double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
                   bool& ok) {
   std::vector<std::string> frames;
@@ -240,7 +226,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  config cfg;
+  bench::quiet_config cfg;
   caf::actor_system sys{cfg};
   for (int r = 0; r < runs; ++r) {
     uint64_t delivered = 0;

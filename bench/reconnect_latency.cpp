@@ -24,7 +24,7 @@
 #include "actors/tenant_supervisor.hpp"
 #include "actors/token_actor.hpp"
 #include "emulator/server.hpp"
-#include "messages/add_types.hpp"
+#include "bench/bench_util.hpp"
 #include "runtime/http_client.hpp"
 
 using namespace gcstream;
@@ -34,15 +34,6 @@ using clk = steady_clock;
 namespace {
 
 const std::string topic = "v2.users.6d2c5a1e-0000-0000-0000-0000000000aa.presence";
-
-struct config : caf::actor_system_config {
-  config() {
-    add_types(*this);
-    io_driven_scheduler(*this);
-    set("logger.console-verbosity", caf::atom("quiet"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
 
 // Arrival of the first event written after a mark.
 struct arrivals {
@@ -105,7 +96,7 @@ int main(int argc, char** argv) {
   ec.tick_ms = 1;
   emulator::server srv{ec};
   srv.start();
-  config cfg;
+  bench::quiet_config cfg;
   caf::actor_system sys{cfg};
   auto http = std::make_shared<http_client>();
   auto ws = std::make_shared<ws_transport>();

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -25,33 +24,16 @@
 #include <caf/all.hpp>
 
 #include "actors/sinks/null_sink.hpp"
-#include "bench/emulator_child.hpp"
+#include "bench/bench_util.hpp"
 #include "host/runtime.hpp"
-#include "messages/add_types.hpp"
 #include "tests/support/probe_client.hpp"
 
 using namespace gcstream;
 using namespace std::chrono;
 using clk = steady_clock;
+using bench::rss_kib;
 
 namespace {
-
-long rss_kib() {
-  std::ifstream in{"/proc/self/status"};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
-}
-
-struct config : caf::actor_system_config {
-  config() {
-    add_types(*this);
-    io_driven_scheduler(*this);
-    set("logger.console-verbosity", caf::atom("quiet"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
 
 // When each "connecting" decision was taken.
 struct attempts {
@@ -95,7 +77,7 @@ int main(int argc, char** argv) {
   }
   bench::emulator_child emu{args};
   auto base = emu.base_url();
-  config cfg;
+  bench::quiet_config cfg;
   caf::actor_system sys{cfg};
   attempts seen;
   auto observer = sys.spawn(recorder, &seen);
