@@ -237,7 +237,7 @@ void admit(orderer_pointer self, std::vector<event>& events) {
   for (auto& e : events) {
     ++k.counters.received;
     // An event without an id cannot be deduplicated; it is kept.
-    if (!e.id.empty() && k.dedupe.seen(e.id, now)) {
+    if (!e.id().empty() && k.dedupe.seen(e.id(), now)) {
       ++k.counters.duplicates;
       continue;
     }

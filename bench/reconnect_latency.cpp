@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     auto ingest = sys.spawn([&](ingest_actor::pointer) -> ingest_actor::behavior_type {
       return {[&](ingest_atom, const event_batch& b) {
         for (auto& e : b.events)
-          arr.on_event(e.frame.str());
+          arr.on_event(e.frame().str());
         return b.seq;
       }};
     });

@@ -49,7 +49,7 @@ topic_counter(sink_actor::stateful_pointer<topic_counter_state> self,
     if (!self->state.handled.seen(batch.seq)) {
       std::lock_guard<std::mutex> guard{self->state.out->m};
       for (auto& e : batch.events)
-        ++self->state.out->per_topic[e.topic];
+        ++self->state.out->per_topic[std::string{e.topic()}];
     }
     return batch.seq; // the acknowledgement
   }};

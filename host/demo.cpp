@@ -40,7 +40,7 @@ sink_actor::behavior_type counting_sink(sink_actor::pointer,
   return {[t](deliver_atom, const event_batch& b) {
     std::lock_guard<std::mutex> g{t->m};
     for (auto& e : b.events)
-      ++t->ids[e.id];
+      ++t->ids[std::string{e.id()}];
     t->deliveries += b.events.size();
     return b.seq;
   }};

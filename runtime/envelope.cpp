@@ -49,6 +49,33 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// A string value as a view into the frame's own bytes when it has no escape
+// (no copy, and an event can keep viewing it), otherwise unescaped into the
+// parser's buffer. raw_json_token() only peeks: get_string() still works.
+sj::error_code string_of(od::value v, std::string_view& out) {
+  std::string_view tok = v.raw_json_token();
+  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n'
+                          || tok.back() == '\r' || tok.back() == '\t'))
+    tok.remove_suffix(1);
+  if (tok.size() >= 2 && tok.front() == '"' && tok.back() == '"') {
+    auto inner = tok.substr(1, tok.size() - 2);
+    if (inner.find('\\') == std::string_view::npos) {
+      out = inner;
+      return sj::SUCCESS;
+    }
+  }
+  return v.get_string().get(out);
+}
+
+// An integer's token as written in the frame.
+std::string_view token_of(od::value v) {
+  std::string_view tok = v.raw_json_token();
+  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n'
+                          || tok.back() == '\r' || tok.back() == '\t'))
+    tok.remove_suffix(1);
+  return tok;
+}
+
 } // namespace
 
 class envelope_parser::impl {
@@ -81,9 +108,14 @@ public:
   frame_kind parse(const char* data, size_t size, size_t capacity,
                    int64_t arrival_ms, envelope& out);
 
+  /// The padded copy behind parse(std::string_view, ...).
+  std::string padded;
+
 private:
   // The rule of a topic, cached: topics repeat, globs cost.
-  const compiled* rule_for(const std::string& topic) {
+  const compiled* rule_for(std::string_view topic_view) {
+    topic_key_.assign(topic_view);
+    const std::string& topic = topic_key_;
     auto it = cache_.find(topic);
     if (it == cache_.end()) {
       if (cache_.size() >= 4096)
@@ -114,13 +146,14 @@ private:
   std::vector<compiled> rules_;
   std::string id_key_;
   std::unordered_map<std::string, int> cache_;
+  std::string topic_key_;
 };
 
 frame_kind envelope_parser::impl::parse(const char* data, size_t size,
                                         size_t capacity, int64_t arrival_ms,
                                         envelope& out) {
-  out.topic.clear();
-  out.id.clear();
+  out.topic = {};
+  out.id = {};
   out.error.clear();
   out.ts_ms = arrival_ms;
   out.ts_from_event = false;
@@ -128,9 +161,14 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
   if (auto err = parser_.iterate(data, size, capacity).get(doc))
     return malformed(out, "not a JSON document", err);
   std::string_view sv;
-  if (auto err = doc["topicName"].get_string().get(sv))
-    return malformed(out, "topicName: expected a string", err);
-  out.topic.assign(sv);
+  {
+    od::value v;
+    auto err = doc["topicName"].get(v);
+    if (!err)
+      err = string_of(v, out.topic);
+    if (err)
+      return malformed(out, "topicName: expected a string", err);
+  }
   if (out.topic == "channel.metadata") {
     auto err = doc["eventBody"]["message"].get_string().get(sv);
     if (err == sj::SUCCESS && sv == "WebSocket Heartbeat")
@@ -178,19 +216,20 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
         && err != sj::NUMBER_OUT_OF_RANGE && err != sj::INVALID_JSON_POINTER)
       return malformed(out, "eventBody", err);
   }
-  auto err = doc["metadata"]["CorrelationId"].get_string().get(sv);
-  if (!err) {
-    out.id.assign(sv);
-  } else if (err != sj::NO_SUCH_FIELD) {
+  od::value idv;
+  auto err = doc["metadata"]["CorrelationId"].get(idv);
+  if (!err)
+    err = string_of(idv, out.id);
+  if (err && err != sj::NO_SUCH_FIELD)
     return malformed(out, "metadata.CorrelationId: expected a string", err);
-  } else if (!id_key_.empty()) {
+  if (err && !id_key_.empty()) {
     od::value v;
     if (!doc["eventBody"][id_key_].get(v)) {
       int64_t n;
-      if (!v.get_string().get(sv))
-        out.id.assign(sv);
+      if (!string_of(v, sv))
+        out.id = sv;
       else if (!v.get_int64().get(n))
-        out.id = std::to_string(n);
+        out.id = token_of(v);
     }
   }
   return out.kind = frame_kind::event;
@@ -211,7 +250,7 @@ frame_kind envelope_parser::parse(const char* data, size_t size,
 
 frame_kind envelope_parser::parse(std::string_view frame, int64_t arrival_ms,
                                   envelope& out) {
-  std::string padded;
+  auto& padded = impl_->padded;
   padded.reserve(frame.size() + padding());
   padded.assign(frame);
   return impl_->parse(padded.data(), padded.size(), padded.capacity(),

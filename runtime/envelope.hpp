@@ -66,11 +66,16 @@ enum class frame_kind {
 };
 
 /// What the parser read from one frame.
+///
+/// `topic` and `id` are views, valid until the parser's next parse: into the
+/// frame's own bytes when the frame has them verbatim (no escapes; the usual
+/// case, so an event can view them too), otherwise into the parser.
 struct envelope {
   frame_kind kind = frame_kind::malformed;
-  std::string topic;
-  /// metadata.CorrelationId, or the configured eventBody key; may be empty.
-  std::string id;
+  std::string_view topic;
+  /// metadata.CorrelationId, or the configured eventBody key (a string, or
+  /// an integer as written); may be empty.
+  std::string_view id;
   /// The ordering timestamp, or the arrival time when the topic has no rule
   /// or the event lacks the field.
   int64_t ts_ms = 0;
@@ -100,7 +105,8 @@ public:
   frame_kind parse(const char* data, size_t size, size_t capacity,
                    int64_t arrival_ms, envelope& out);
 
-  /// Convenience for tests and cold paths: copies into a padded buffer.
+  /// Convenience for tests and cold paths: copies into a padded buffer of
+  /// the parser's (the views in `out` point there).
   frame_kind parse(std::string_view frame, int64_t arrival_ms, envelope& out);
 
   /// Bytes of padding the parser may read past a frame's end.

@@ -32,15 +32,15 @@ void append_event_line(std::string& out, const std::string& tenant,
   out += "{\"tenant\":";
   append_json_string(out, tenant);
   out += ",\"topic\":";
-  append_json_string(out, e.topic);
+  append_json_string(out, e.topic());
   out += ",\"id\":";
-  append_json_string(out, e.id);
+  append_json_string(out, e.id());
   out += ",\"ts\":";
   out += std::to_string(e.ts_ms);
   out += ",\"received\":";
   out += std::to_string(e.received_ms);
   out += e.late ? ",\"late\":true,\"event\":" : ",\"late\":false,\"event\":";
-  out += e.frame.str().empty() ? std::string_view{"null"} : std::string_view{e.frame.str()};
+  out += e.frame().str().empty() ? std::string_view{"null"} : std::string_view{e.frame().str()};
   out += "}\n";
 }
 

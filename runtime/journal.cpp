@@ -62,13 +62,13 @@ bool journal::append(std::vector<event*>& events) {
     return false;
   for (auto* e : events) {
     sqlite3_reset(insert_);
-    sqlite3_bind_text(insert_, 1, e->id.data(), static_cast<int>(e->id.size()),
+    sqlite3_bind_text(insert_, 1, e->id().data(), static_cast<int>(e->id().size()),
                       SQLITE_STATIC);
-    sqlite3_bind_text(insert_, 2, e->topic.data(), static_cast<int>(e->topic.size()),
+    sqlite3_bind_text(insert_, 2, e->topic().data(), static_cast<int>(e->topic().size()),
                       SQLITE_STATIC);
     sqlite3_bind_int64(insert_, 3, e->ts_ms);
     sqlite3_bind_int64(insert_, 4, e->received_ms);
-    const auto& f = e->frame.str();
+    const auto& f = e->frame().str();
     sqlite3_bind_blob(insert_, 5, f.data(), static_cast<int>(f.size()),
                       SQLITE_STATIC);
     if (sqlite3_step(insert_) != SQLITE_DONE) {
@@ -120,15 +120,12 @@ std::vector<event> journal::load() {
              : std::string{};
   };
   while (sqlite3_step(q) == SQLITE_ROW) {
-    event e;
-    e.journal_id = static_cast<uint64_t>(sqlite3_column_int64(q, 0));
-    e.id = text(1);
-    e.topic = text(2);
-    e.ts_ms = sqlite3_column_int64(q, 3);
-    e.received_ms = sqlite3_column_int64(q, 4);
     auto blob = static_cast<const char*>(sqlite3_column_blob(q, 5));
-    e.frame = frame_ref{std::string{blob ? blob : "",
-                                    static_cast<size_t>(sqlite3_column_bytes(q, 5))}};
+    frame_ref frame{std::string{blob ? blob : "",
+                                static_cast<size_t>(sqlite3_column_bytes(q, 5))}};
+    event e{text(2), text(1), sqlite3_column_int64(q, 3),
+            sqlite3_column_int64(q, 4), false, std::move(frame),
+            static_cast<uint64_t>(sqlite3_column_int64(q, 0))};
     out.push_back(std::move(e));
   }
   sqlite3_finalize(q);

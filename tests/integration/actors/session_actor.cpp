@@ -93,7 +93,7 @@ struct session_fixture : test::live_fixture {
   size_t events_of(const std::string& topic) {
     std::lock_guard<std::mutex> g{m};
     return std::count_if(received.begin(), received.end(),
-                         [&](const event& e) { return e.topic == topic; });
+                         [&](const event& e) { return e.topic() == topic; });
   }
 
   // The distinct emulator sequence numbers received for a topic.
@@ -101,8 +101,8 @@ struct session_fixture : test::live_fixture {
     std::lock_guard<std::mutex> g{m};
     std::set<int64_t> out;
     for (auto& e : received)
-      if (e.topic == topic)
-        out.insert(json::parse(e.frame.str())["eventBody"]["emulatorSeq"].get<int64_t>());
+      if (e.topic() == topic)
+        out.insert(json::parse(e.frame().str())["eventBody"]["emulatorSeq"].get<int64_t>());
     return out;
   }
 
@@ -136,8 +136,8 @@ BOOST_AUTO_TEST_CASE(events_flow_to_the_ingest_actor_with_ids_and_times) {
   BOOST_REQUIRE(wait([&] { return received.size() >= 50 && !channels.empty(); }));
   {
     std::lock_guard<std::mutex> g{m};
-    BOOST_CHECK_EQUAL(received.front().topic, presence);
-    BOOST_CHECK(!received.front().id.empty());
+    BOOST_CHECK_EQUAL(received.front().topic(), presence);
+    BOOST_CHECK(!received.front().id().empty());
     BOOST_CHECK_GT(received.front().ts_ms, 0);
   }
   auto kinds = audit_kinds();

@@ -51,7 +51,7 @@ struct supervised : test::live_fixture {
       return {[this](ingest_atom, const event_batch& b) {
         std::lock_guard<std::mutex> g{m};
         for (auto& e : b.events)
-          if (!ids.insert(e.id).second)
+          if (!ids.insert(std::string{e.id()}).second)
             ++duplicates;
         cv.notify_all();
         return b.seq;

@@ -54,10 +54,10 @@ recording_sink(sink_actor::stateful_pointer<recording_state> self, seen* s) {
       return b.seq;
     std::lock_guard<std::mutex> g{s->m};
     for (auto& e : b.events) {
-      if (++s->ids[e.id] > 1)
+      if (++s->ids[std::string{e.id()}] > 1)
         ++s->duplicates;
       else
-        ++s->per_topic[e.topic];
+        ++s->per_topic[std::string{e.topic()}];
       if (e.late)
         ++s->late;
       if (e.ts_ms < s->last_ts)

@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(after_sigkill_the_journal_delivers_what_it_held) {
     auto j = journal::open((dir.path / "acme.db").string());
     BOOST_REQUIRE(j);
     for (auto& e : (*j)->load())
-      journaled.insert(e.id);
+      journaled.insert(std::string{e.id()});
   }
   // Events wait in the reorder buffer (250 ms of lateness at 200/s), so the
   // journal held some at the kill.

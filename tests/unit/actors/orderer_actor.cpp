@@ -28,7 +28,7 @@ struct sink_log {
     std::vector<std::string> out;
     for (auto& b : batches)
       for (auto& e : b.events)
-        out.push_back(e.id);
+        out.emplace_back(e.id());
     return out;
   }
 };
@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(late_events_are_delivered_flagged_by_default) {
   ingest(batch(2, {ev("old", 900)}));
   BOOST_REQUIRE_EQUAL(main_log.ids().size(), 2u);
   auto& last = main_log.batches.back().events.back();
-  BOOST_CHECK_EQUAL(last.id, "old");
+  BOOST_CHECK_EQUAL(last.id(), "old");
   BOOST_CHECK(last.late);
   BOOST_CHECK(!main_log.batches.front().events.front().late);
   BOOST_CHECK_EQUAL(stats().late, 1u);

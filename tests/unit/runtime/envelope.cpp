@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "messages/event.hpp"
 #include "runtime/iso8601.hpp"
 
 using namespace gcstream;
@@ -92,8 +93,53 @@ BOOST_AUTO_TEST_CASE(custom_rules_and_a_body_key_for_ids) {
   BOOST_CHECK(env.kind == frame_kind::event);
   BOOST_CHECK_EQUAL(env.id, "77");
   BOOST_CHECK_EQUAL(env.ts_ms, 5);
+  custom.parse(R"({"topicName":"v2.custom.x","eventBody":{"eventId":-12 ,"at":{"when":5}}})",
+               arrival, env);
+  BOOST_CHECK_EQUAL(env.id, "-12"); // the integer as written, no space
+  custom.parse(R"({"topicName":"v2.custom.x","eventBody":{"eventId":1.5}})", arrival, env);
+  BOOST_CHECK(env.kind == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.id, ""); // neither a string nor an integer: no id
   parse(R"({"topicName":"v2.custom.x","eventBody":{"eventId":"e"}})");
   BOOST_CHECK_EQUAL(env.id, ""); // the default parser has no body key
+}
+
+BOOST_AUTO_TEST_CASE(topic_and_id_are_views_into_the_frame_and_so_are_the_events) {
+  // The hot path: no string per event. The parser points into the frame's
+  // own bytes, and an event built on the same buffer keeps viewing them.
+  std::string f = R"({"topicName":"v2.users.u1.presence","eventBody":{},)"
+                  R"("metadata":{"CorrelationId":"cid-7"}})";
+  f.reserve(f.size() + envelope_parser::padding());
+  BOOST_REQUIRE(parser.parse(f.data(), f.size(), f.capacity(), arrival, env)
+                == frame_kind::event);
+  const char* begin = f.data();
+  const char* end = f.data() + f.size();
+  BOOST_CHECK(env.topic.data() > begin && env.topic.data() < end);
+  BOOST_CHECK(env.id.data() > begin && env.id.data() < end);
+  event e{env.topic, env.id, env.ts_ms, arrival, false, frame_ref{std::move(f)}};
+  BOOST_CHECK(e.views_frame());
+  BOOST_CHECK_EQUAL(e.topic(), "v2.users.u1.presence");
+  BOOST_CHECK_EQUAL(e.id(), "cid-7");
+  auto& bytes = e.frame().str();
+  BOOST_CHECK(e.id().data() >= bytes.data()
+              && e.id().data() + e.id().size() <= bytes.data() + bytes.size());
+}
+
+BOOST_AUTO_TEST_CASE(escaped_strings_are_unescaped_and_then_copied) {
+  // An escape means the text is not in the frame verbatim: the parser
+  // unescapes it, and an event keeps its own copy.
+  std::string f = R"({"topicName":"v2.users.u\u0031.presence","eventBody":{},)"
+                  R"("metadata":{"CorrelationId":"a\"b"}})";
+  BOOST_REQUIRE(parse(f) == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.topic, "v2.users.u1.presence");
+  BOOST_CHECK_EQUAL(env.id, "a\"b");
+  event e{env.topic, env.id, 1, 2, false, frame_ref{f}};
+  BOOST_CHECK(!e.views_frame());
+  BOOST_CHECK_EQUAL(e.topic(), "v2.users.u1.presence");
+  BOOST_CHECK_EQUAL(e.id(), "a\"b");
+  // A number where a string belongs is still refused.
+  BOOST_CHECK(parse(R"({"topicName":"t","eventBody":{},"metadata":{"CorrelationId":5}})")
+              == frame_kind::malformed);
+  BOOST_CHECK(parse(R"({"topicName":7,"eventBody":{}})") == frame_kind::malformed);
 }
 
 BOOST_AUTO_TEST_CASE(channel_metadata_and_system_topics_are_told_apart) {

@@ -29,7 +29,7 @@ BOOST_AUTO_TEST_CASE(one_poke_per_drain_and_acks_release) {
   BOOST_CHECK_EQUAL(pokes, 1);
   auto got = inbox.take();
   BOOST_REQUIRE_EQUAL(got.size(), 2u);
-  BOOST_CHECK_EQUAL(got[0].events[0].id, "a-0");
+  BOOST_CHECK_EQUAL(got[0].events[0].id(), "a-0");
   BOOST_CHECK_LT(got[0].seq, got[1].seq);
   BOOST_CHECK_EQUAL(inbox.buffered_events(), 5u); // in flight until acked
   inbox.ack(got[0].seq);
@@ -49,8 +49,8 @@ BOOST_AUTO_TEST_CASE(a_new_owner_gets_what_the_old_one_had_in_flight) {
   BOOST_CHECK_EQUAL(new_pokes, 1);
   auto got = inbox.take();
   BOOST_REQUIRE_EQUAL(got.size(), 2u);
-  BOOST_CHECK_EQUAL(got[0].events[0].id, "a-0"); // in order
-  BOOST_CHECK_EQUAL(got[1].events[0].id, "b-0");
+  BOOST_CHECK_EQUAL(got[0].events[0].id(), "a-0"); // in order
+  BOOST_CHECK_EQUAL(got[1].events[0].id(), "b-0");
   // A late ack of the old owner's seq changes nothing.
   inbox.ack(lost_with_owner[0].seq);
   BOOST_CHECK_EQUAL(inbox.buffered_events(), 2u);
@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(retry_offers_a_batch_again_first) {
   inbox.retry(first[0].seq);
   auto again = inbox.take();
   BOOST_REQUIRE_EQUAL(again.size(), 2u);
-  BOOST_CHECK_EQUAL(again[0].events[0].id, "a-0");
+  BOOST_CHECK_EQUAL(again[0].events[0].id(), "a-0");
 }
 
 BOOST_AUTO_TEST_CASE(the_cap_drops_the_oldest_and_counts_it) {
@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(the_cap_drops_the_oldest_and_counts_it) {
   BOOST_CHECK_EQUAL(inbox.buffered_events(), 3u);
   auto got = inbox.take();
   BOOST_REQUIRE_EQUAL(got.size(), 1u);
-  BOOST_CHECK_EQUAL(got[0].events[0].id, "b-0");
+  BOOST_CHECK_EQUAL(got[0].events[0].id(), "b-0");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

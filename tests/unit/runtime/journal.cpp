@@ -46,12 +46,12 @@ BOOST_AUTO_TEST_CASE(appended_events_survive_a_reopen_until_removed) {
   BOOST_REQUIRE(j);
   auto back = (*j)->load();
   BOOST_REQUIRE_EQUAL(back.size(), 2u);
-  BOOST_CHECK_EQUAL(back[0].id, "a"); // oldest timestamp first
+  BOOST_CHECK_EQUAL(back[0].id(), "a"); // oldest timestamp first
   BOOST_CHECK_EQUAL(back[0].ts_ms, 10);
   BOOST_CHECK_EQUAL(back[0].received_ms, 15);
-  BOOST_CHECK_EQUAL(back[0].frame.str(), "{\"id\":\"a\"}");
+  BOOST_CHECK_EQUAL(back[0].frame().str(), "{\"id\":\"a\"}");
   BOOST_CHECK_EQUAL(back[0].journal_id, evs[1].journal_id);
-  BOOST_CHECK_EQUAL(back[1].topic, "v2.users.u1.presence");
+  BOOST_CHECK_EQUAL(back[1].topic(), "v2.users.u1.presence");
 }
 
 BOOST_AUTO_TEST_CASE(a_journal_that_cannot_be_opened_is_a_clear_error) {

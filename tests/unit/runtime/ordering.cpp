@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(an_event_older_than_one_released_is_late) {
   BOOST_CHECK_EQUAL(out.size(), 1u);
   auto old = ev("old", 999);
   BOOST_CHECK(!rb.push(old, 0));
-  BOOST_CHECK_EQUAL(old.id, "old"); // left to the caller
+  BOOST_CHECK_EQUAL(old.id(), "old"); // left to the caller
   auto same = ev("same", 1000); // not older: still in order
   BOOST_CHECK(rb.push(same, 0));
 }
@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(the_credit_window_caps_batches_in_flight) {
   BOOST_CHECK(!ob.ack(b1->seq)); // only once
   auto b3 = ob.next(false);
   BOOST_REQUIRE(b3);
-  BOOST_CHECK_EQUAL(b3->events.front().id, "6");
+  BOOST_CHECK_EQUAL(b3->events.front().id(), "6");
   BOOST_CHECK(!ob.next(true)); // window full again
   ob.ack(b2->seq);
   BOOST_CHECK(!ob.next(false)); // 1 waits: not a full batch
@@ -231,8 +231,8 @@ BOOST_AUTO_TEST_CASE(unacknowledged_batches_are_kept_for_a_resend) {
   BOOST_REQUIRE_EQUAL(again.size(), 2u);
   BOOST_CHECK_EQUAL(again[0].seq, b1->seq);
   BOOST_CHECK_EQUAL(again[1].seq, b3->seq);
-  BOOST_CHECK_EQUAL(again[1].events[1].id, "5");
-  BOOST_CHECK(again[0].events[0].frame.shares_with(b1->events[0].frame));
+  BOOST_CHECK_EQUAL(again[1].events[1].id(), "5");
+  BOOST_CHECK(again[0].events[0].frame().shares_with(b1->events[0].frame()));
 }
 
 BOOST_AUTO_TEST_CASE(past_the_cap_the_oldest_waiting_events_are_dropped) {
@@ -252,7 +252,7 @@ BOOST_AUTO_TEST_CASE(past_the_cap_the_oldest_waiting_events_are_dropped) {
   BOOST_CHECK_EQUAL(ob.in_flight_events(), 2u); // in flight: never dropped
   ob.ack(inflight->seq);
   auto next = ob.next(true);
-  BOOST_CHECK_EQUAL(next->events.front().id, "3");
+  BOOST_CHECK_EQUAL(next->events.front().id(), "3");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
