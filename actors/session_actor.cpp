@@ -1,6 +1,7 @@
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -246,7 +247,15 @@ void connect(session_pointer self, const channel_info& ch) {
   h.on_open = [=] { send_to(ws_open_atom::value, link_id); };
   // Runs on the Asio thread: only the envelope is read, the frame is kept
   // whole and moved (not copied) into the event.
-  h.on_frames = [=](std::vector<std::string>&& frames, int64_t arrival) {
+  // Frames are news for the watchdog; telling the session once per
+  // liveness_ms is enough (and spares a message per read at full rate). The
+  // watchdog may then count a silence from up to liveness_ms (at most 5% of
+  // the timeout) before the last frame. Notices (system topics, malformed
+  // frames) always go at once.
+  const int64_t liveness_ms =
+    std::clamp<int64_t>(st.cfg.heartbeat_timeout.count() / 20, 1, 50);
+  h.on_frames = [=, told_ms = std::numeric_limits<int64_t>::min()](
+                  std::vector<frame_ref>&& frames, int64_t arrival) mutable {
     inbox->note_frame(arrival);
     event_batch batch;
     batch.tenant = tenant;
@@ -254,23 +263,29 @@ void connect(session_pointer self, const channel_info& ch) {
     std::vector<frame_notice> notices;
     envelope env;
     for (auto& f : frames) {
-      auto kind = parser->parse(f.data(), f.size(), f.capacity(), arrival, env);
+      auto& bytes = f.str();
+      auto kind = parser->parse(bytes.data(), bytes.size(), bytes.capacity(),
+                                arrival, env);
       if (kind == frame_kind::event) {
         batch.events.push_back(event{std::move(env.topic), std::move(env.id),
                                      env.ts_ms, arrival, false,
-                                     frame_ref{std::move(f)}});
+                                     std::move(f)});
         continue;
       }
       frame_notice n;
       n.kind = static_cast<uint8_t>(kind);
       n.topic = env.topic;
       if (kind == frame_kind::malformed)
-        n.detail = env.error + "; frame: " + excerpt(f);
+        n.detail = env.error + "; frame: " + excerpt(bytes);
       notices.push_back(std::move(n));
     }
     uint64_t count = frames.size();
     if (!batch.events.empty())
       inbox->push(std::move(batch)); // kept outside the actor until acked
+    if (notices.empty() && told_ms != std::numeric_limits<int64_t>::min()
+        && arrival - told_ms < liveness_ms && arrival >= told_ms)
+      return;
+    told_ms = arrival;
     send_to(ws_frames_atom::value, link_id, count, std::move(notices));
   };
   h.on_closed = [=](const ws_close_info& i) {

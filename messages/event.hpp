@@ -26,6 +26,10 @@ public:
   explicit frame_ref(std::string bytes)
     : bytes_(std::make_shared<const std::string>(std::move(bytes))) {}
 
+  /// Shares bytes someone else owns (a transport's message, by aliasing).
+  explicit frame_ref(std::shared_ptr<const std::string> bytes)
+    : bytes_(std::move(bytes)) {}
+
   /// The frame's text; empty for a default-constructed frame.
   const std::string& str() const {
     static const std::string empty;

@@ -14,13 +14,28 @@
 #include "messages/errors.hpp"
 #include "runtime/endpoints.hpp"
 #include "runtime/envelope.hpp"
+#include "runtime/message_pool.hpp"
 
 namespace gcstream::detail {
+
+// The message types of both configs: pooled, padded payloads
+// (runtime/message_pool.hpp).
+struct pooled_messages {
+  using message_type =
+    websocketpp::message_buffer::message<pooled_msg_manager>;
+  using con_msg_manager_type = pooled_msg_manager<message_type>;
+  using endpoint_msg_manager_type =
+    websocketpp::message_buffer::alloc::endpoint_msg_manager<
+      con_msg_manager_type>;
+};
 
 // The client's websocketpp configs: logging compiled out (websocketpp would
 // print every frame), and their own types so that the specializations below
 // touch nothing else in the process.
 struct ws_plain_config : websocketpp::config::asio_client {
+  using message_type = pooled_messages::message_type;
+  using con_msg_manager_type = pooled_messages::con_msg_manager_type;
+  using endpoint_msg_manager_type = pooled_messages::endpoint_msg_manager_type;
   static const websocketpp::log::level alog_level =
     websocketpp::log::alevel::none;
   static const websocketpp::log::level elog_level =
@@ -28,6 +43,9 @@ struct ws_plain_config : websocketpp::config::asio_client {
 };
 
 struct ws_tls_config : websocketpp::config::asio_tls_client {
+  using message_type = pooled_messages::message_type;
+  using con_msg_manager_type = pooled_messages::con_msg_manager_type;
+  using endpoint_msg_manager_type = pooled_messages::endpoint_msg_manager_type;
   static const websocketpp::log::level alog_level =
     websocketpp::log::alevel::none;
   static const websocketpp::log::level elog_level =
@@ -45,8 +63,9 @@ struct ws_tls_config : websocketpp::config::asio_tls_client {
 
 // The hybi13 payload step for gcstream's own configs: the stock one, minus the
 // byte-by-byte UTF-8 check of text frames (the envelope parser validates the
-// same bytes), plus room for the parser's padding, so that the frame is
-// parsed in place and never copied. Must come before any use of the
+// same bytes), plus room for the parser's padding (already reserved by
+// pooled_msg_manager for an unfragmented frame), so that the frame is parsed
+// in place and never copied. Must come before any use of the
 // processor in this file.
 #define GCSTREAM_PAYLOAD_STEP(config_type)                                     \
   template <>                                                                  \
@@ -99,7 +118,7 @@ struct conn_state {
   bool tls = false;
   hdl handle;
   bool requested = false;
-  std::vector<std::string> pending;
+  std::vector<frame_ref> pending;
   int64_t pending_since = 0;
   bool flush_posted = false;
 };
@@ -304,8 +323,10 @@ private:
         if (st->pending.empty())
           st->pending_since = wall_ms();
         // The payload already has the parser's padding (see the payload
-        // step above): moving it keeps the capacity, so nothing is copied.
-        st->pending.push_back(std::move(m->get_raw_payload()));
+        // step above). The frame shares the message's ownership (aliasing):
+        // nothing is copied or allocated.
+        std::shared_ptr<const std::string> bytes{m, &m->get_raw_payload()};
+        st->pending.push_back(frame_ref{std::move(bytes)});
         if (!st->flush_posted) {
           st->flush_posted = true;
           websocketpp::lib::error_code e;

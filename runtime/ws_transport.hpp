@@ -30,6 +30,8 @@
 
 #include <caf/expected.hpp>
 
+#include "messages/event.hpp"
+
 namespace gcstream {
 
 /// Settings of the process's WebSocket transport.
@@ -69,8 +71,11 @@ struct ws_close_info {
 /// What a connection reports, always on an Asio thread, one call at a time.
 struct ws_handlers {
   std::function<void()> on_open;
-  /// Frames in arrival order, with their arrival time (epoch ms).
-  std::function<void(std::vector<std::string>&& frames, int64_t arrival_ms)>
+  /// Frames in arrival order, with their arrival time (epoch ms). Each
+  /// frame's buffer has envelope_parser::padding() bytes of room past its
+  /// end, and shares ownership with the library's message: taking a frame
+  /// allocates nothing.
+  std::function<void(std::vector<frame_ref>&& frames, int64_t arrival_ms)>
     on_frames;
   /// Exactly once, after on_open or instead of it.
   std::function<void(const ws_close_info&)> on_closed;

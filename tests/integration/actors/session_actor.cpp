@@ -139,6 +139,10 @@ BOOST_AUTO_TEST_CASE(events_flow_to_the_ingest_actor_with_ids_and_times) {
     BOOST_CHECK_EQUAL(received.front().topic(), presence);
     BOOST_CHECK(!received.front().id().empty());
     BOOST_CHECK_GT(received.front().ts_ms, 0);
+    // Zero copy: the topic and the id are views into the received frame,
+    // whose buffer is the one the transport read into.
+    BOOST_CHECK(std::all_of(received.begin(), received.end(),
+                            [](const event& e) { return e.views_frame(); }));
   }
   auto kinds = audit_kinds();
   BOOST_CHECK(has(kinds, "subscribed"));

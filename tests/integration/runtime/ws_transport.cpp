@@ -31,13 +31,14 @@ struct recorder {
   ws_handlers handlers() {
     ws_handlers h;
     h.on_open = [this] { update([&] { opened = true; }); };
-    h.on_frames = [this](std::vector<std::string>&& fs, int64_t) {
+    h.on_frames = [this](std::vector<frame_ref>&& fs, int64_t) {
       update([&] {
         ++batches;
         for (auto& f : fs) {
+          auto& b = f.str();
           all_padded = all_padded
-                       && f.capacity() >= f.size() + envelope_parser::padding();
-          frames.push_back(std::move(f));
+                       && b.capacity() >= b.size() + envelope_parser::padding();
+          frames.push_back(b);
         }
       });
     };
