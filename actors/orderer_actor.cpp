@@ -70,20 +70,22 @@ void release_journaled(orderer_pointer self, const event_batch& b) {
                                    {"error", k.store->last_error()}});
 }
 
-void send_batch(orderer_pointer self, size_t i, event_batch b) {
+// Sends the outbox's own message (deliver_atom, event_batch): shared, not
+// copied (see sink_outbox.hpp).
+void send_batch(orderer_pointer self, size_t i, const outbox_batch& b) {
   auto& slot = self->state.keep->slots[i];
   if (!slot.handle)
     return; // it restarts, and then gets every unacknowledged batch
-  auto to = slot.handle;
-  auto seq = b.seq;
+  auto to = caf::actor_cast<caf::actor>(slot.handle);
+  auto seq = b->seq;
   auto gen = slot.gen;
-  self->request(to, caf::infinite, deliver_atom::value, std::move(b))
+  self->request(to, caf::infinite, b.message())
     .then(
       [=](uint64_t acked) {
         auto& k = *self->state.keep;
         if (k.store)
           if (auto* b = k.slots[i].outbox.find(acked))
-            release_journaled(self, *b);
+            release_journaled(self, **b);
         k.slots[i].outbox.ack(acked);
         pump(self, i);
       },
@@ -108,7 +110,7 @@ void pump(orderer_pointer self, size_t i) {
   bool partial = st.keep->cfg.linger_ms <= 0 || !st.drains.empty()
                  || (slot.linger_until >= 0 && slot.linger_until <= now);
   while (auto b = slot.outbox.next(partial))
-    send_batch(self, i, std::move(*b));
+    send_batch(self, i, b);
   if (slot.outbox.waiting_events() == 0)
     slot.linger_until = -1;
   else if (slot.linger_until < 0)
@@ -218,7 +220,7 @@ void start_sink(orderer_pointer self, size_t i) {
   ++slot.gen;
   self->monitor(slot.handle);
   for (auto& b : slot.outbox.unacknowledged())
-    send_batch(self, i, std::move(b));
+    send_batch(self, i, b);
   pump(self, i);
 }
 

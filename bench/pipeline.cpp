@@ -146,7 +146,7 @@ double run_hot_path(size_t n, size_t& delivered) {
 // -- through the actors -----------------------------------------------------
 
 double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
-                  bool& ok) {
+                  uint64_t& dropped, uint64_t& late, bool& ok) {
   std::vector<std::string> frames;
   make_frames(n, frames);
   orderer_settings s;
@@ -197,11 +197,15 @@ double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
              [&](caf::error&) { ok = false; });
   double per_event = (cpu_s(CLOCK_PROCESS_CPUTIME_ID) - t0) * 1e6 / double(n);
   delivered = 0;
+  dropped = 0;
   self->request(orderer, std::chrono::seconds(10), stats_atom::value)
     .receive(
       [&](const orderer_stats& st) {
-        for (auto& sk : st.sinks)
+        late = st.late;
+        for (auto& sk : st.sinks) {
           delivered += sk.delivered;
+          dropped += sk.dropped;
+        }
       },
       [&](caf::error&) { ok = false; });
   self->send_exit(orderer, caf::exit_reason::user_shutdown);
@@ -230,11 +234,16 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   for (int r = 0; r < runs; ++r) {
     uint64_t delivered = 0;
+    uint64_t dropped = 0;
+    uint64_t late = 0;
     bool ok = false;
-    act.push_back(run_actors(sys, n, delivered, ok));
+    act.push_back(run_actors(sys, n, delivered, dropped, late, ok));
     if (!ok || delivered != n) {
-      std::fprintf(stderr, "pipeline actors: delivered %llu of %zu\n",
-                   static_cast<unsigned long long>(delivered), n);
+      std::fprintf(stderr, "pipeline actors: delivered %llu of %zu (dropped %llu, "
+                           "late %llu, drained %s)\n",
+                   static_cast<unsigned long long>(delivered), n,
+                   static_cast<unsigned long long>(dropped),
+                   static_cast<unsigned long long>(late), ok ? "yes" : "no");
       return 1;
     }
   }

@@ -8,6 +8,14 @@ bool reorder_buffer::push(event& e, int64_t now_ms) {
   key k{e.ts_ms, ++arrivals_};
   if (e.ts_ms > newest_ts_)
     newest_ts_ = e.ts_ms;
+  fifo_.push_back(waiting{k, now_ms});
+  // Arrival numbers grow, so a timestamp not below the run's last keeps the
+  // run sorted.
+  if (run_count_ == 0 || run_back().k.ts <= k.ts) {
+    run_push(k, e);
+    return true;
+  }
+  ++out_of_run_;
   uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<uint32_t>(slab_.size());
@@ -18,11 +26,50 @@ bool reorder_buffer::push(event& e, int64_t now_ms) {
     slab_[slot] = std::move(e);
   }
   heap_.push(held{k, slot});
-  fifo_.push_back(waiting{k, now_ms});
   return true;
 }
 
+void reorder_buffer::run_resize(size_t capacity) {
+  std::vector<in_run> bigger(capacity);
+  for (size_t i = 0; i < run_count_; ++i)
+    bigger[i] = std::move(run_[(run_head_ + i) & (run_.size() - 1)]);
+  run_.swap(bigger);
+  run_head_ = 0;
+}
+
+void reorder_buffer::run_push(key k, event& e) {
+  if (run_count_ == run_.size())
+    run_resize(run_.empty() ? 64 : 2 * run_.size());
+  auto& slot = run_[(run_head_ + run_count_) & (run_.size() - 1)];
+  slot.k = k;
+  slot.e = std::move(e);
+  ++run_count_;
+}
+
+void reorder_buffer::run_pop_into(std::vector<event>& out) {
+  auto& front = run_front();
+  last_ = front.k;
+  out.push_back(std::move(front.e));
+  run_head_ = (run_head_ + 1) & (run_.size() - 1);
+  --run_count_;
+  // Give back what a burst took, once the run is mostly empty.
+  if (run_.size() > 1024 && run_count_ * 8 < run_.size())
+    run_resize(run_.size() / 2);
+}
+
+const reorder_buffer::key& reorder_buffer::min_key() const {
+  if (heap_.empty())
+    return run_front().k;
+  if (run_count_ == 0 || heap_.top().k <= run_front().k)
+    return heap_.top().k;
+  return run_front().k;
+}
+
 void reorder_buffer::pop_into(std::vector<event>& out) {
+  if (run_count_ > 0 && (heap_.empty() || run_front().k <= heap_.top().k)) {
+    run_pop_into(out);
+    return;
+  }
   const held& top = heap_.top();
   last_ = top.k;
   out.push_back(std::move(slab_[top.slot]));
@@ -41,12 +88,12 @@ size_t reorder_buffer::release(int64_t now_ms, std::vector<event>& out) {
   int64_t mark = newest_ts_ < INT64_MIN + cfg_.allowed_lateness_ms
                    ? INT64_MIN
                    : newest_ts_ - cfg_.allowed_lateness_ms;
-  while (!heap_.empty()) {
+  while (size() > 0) {
     skip_released();
     bool expired = !fifo_.empty()
                    && fifo_.front().since_ms + cfg_.max_hold_ms <= now_ms;
-    bool over = heap_.size() > cfg_.max_events;
-    if (heap_.top().k.ts <= mark || expired) {
+    bool over = size() > cfg_.max_events;
+    if (min_key().ts <= mark || expired) {
       pop_into(out);
     } else if (over) {
       pop_into(out);
@@ -60,7 +107,7 @@ size_t reorder_buffer::release(int64_t now_ms, std::vector<event>& out) {
 }
 
 void reorder_buffer::release_all(std::vector<event>& out) {
-  while (!heap_.empty())
+  while (size() > 0)
     pop_into(out);
   fifo_.clear();
 }

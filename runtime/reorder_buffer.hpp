@@ -17,6 +17,11 @@
 // late and its arrival number is the highest), so "released" is simply "key
 // at most the last released key". That lets the max-hold queue (arrival
 // order) skip released events without any lookup.
+//
+// Most events come in order. Those whose key is not below the last one
+// appended to the in-order run go there (a queue: O(1), sequential memory);
+// only the others go to the heap. A release takes the smaller of the run's
+// front and the heap's top, so the order is the same as with the heap alone.
 
 #include <cstdint>
 #include <deque>
@@ -52,7 +57,10 @@ public:
   /// When the next event is due because of max_hold; -1 when empty.
   int64_t next_deadline();
 
-  size_t size() const { return heap_.size(); }
+  size_t size() const { return run_count_ + heap_.size(); }
+
+  /// Events that went to the heap, not the in-order run, so far.
+  uint64_t out_of_run() const { return out_of_run_; }
 
   /// The timestamp of the last released event (INT64_MIN before any).
   int64_t released_ts() const { return last_.ts; }
@@ -80,14 +88,34 @@ private:
     key k;
     int64_t since_ms;
   };
+  struct in_run {
+    key k{};
+    event e;
+  };
 
   void pop_into(std::vector<event>& out);
+  /// The smallest waiting key (the buffer must not be empty).
+  const key& min_key() const;
+  in_run& run_front() { return run_[run_head_]; }
+  const in_run& run_front() const { return run_[run_head_]; }
+  const in_run& run_back() const {
+    return run_[(run_head_ + run_count_ - 1) & (run_.size() - 1)];
+  }
+  void run_push(key k, event& e);
+  void run_pop_into(std::vector<event>& out);
+  void run_resize(size_t capacity);
   void skip_released();
 
   settings cfg_;
   uint64_t arrivals_ = 0;
   int64_t newest_ts_ = INT64_MIN;
   key last_{INT64_MIN, 0};
+  // The run: a ring (a power of two; a deque would allocate a node every
+  // few events, they are that large).
+  std::vector<in_run> run_;
+  size_t run_head_ = 0;
+  size_t run_count_ = 0;
+  uint64_t out_of_run_ = 0;
   std::priority_queue<held, std::vector<held>, later> heap_;
   std::vector<event> slab_;
   std::vector<uint32_t> free_slots_;

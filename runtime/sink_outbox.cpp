@@ -1,5 +1,9 @@
 #include "runtime/sink_outbox.hpp"
 
+#include <caf/make_message.hpp>
+
+#include "messages/atoms.hpp"
+
 namespace gcstream {
 
 size_t sink_outbox::trim(std::vector<uint64_t>* dropped_ids) {
@@ -22,12 +26,12 @@ void sink_outbox::add(event e) {
   waiting_.push_back(std::move(e));
 }
 
-std::optional<event_batch> sink_outbox::next(bool partial) {
+outbox_batch sink_outbox::next(bool partial) {
   if (waiting_.empty() || in_flight_.size() >= cfg_.window)
-    return std::nullopt;
+    return {};
   size_t max_batch = cfg_.max_batch == 0 ? 1 : cfg_.max_batch;
   if (!partial && waiting_.size() < max_batch)
-    return std::nullopt;
+    return {};
   auto n = std::min(waiting_.size(), max_batch);
   event_batch b;
   b.tenant = tenant_;
@@ -38,21 +42,23 @@ std::optional<event_batch> sink_outbox::next(bool partial) {
     waiting_.pop_front();
   }
   in_flight_events_ += n;
-  return in_flight_.emplace(b.seq, std::move(b)).first->second;
+  auto seq = b.seq;
+  outbox_batch out{caf::make_message(deliver_atom::value, std::move(b))};
+  return in_flight_.emplace(seq, std::move(out)).first->second;
 }
 
 bool sink_outbox::ack(uint64_t seq) {
   auto it = in_flight_.find(seq);
   if (it == in_flight_.end())
     return false;
-  in_flight_events_ -= it->second.events.size();
-  acked_events_ += it->second.events.size();
+  in_flight_events_ -= it->second->events.size();
+  acked_events_ += it->second->events.size();
   in_flight_.erase(it);
   return true;
 }
 
-std::vector<event_batch> sink_outbox::unacknowledged() const {
-  std::vector<event_batch> out;
+std::vector<outbox_batch> sink_outbox::unacknowledged() const {
+  std::vector<outbox_batch> out;
   out.reserve(in_flight_.size());
   for (auto& kv : in_flight_)
     out.push_back(kv.second);

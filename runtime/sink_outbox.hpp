@@ -9,6 +9,12 @@
 // restarted. Bounded: past max_events waiting, the oldest waiting events are
 // dropped and counted (the caller audits it); batches in flight are never
 // dropped.
+//
+// A batch is built once, inside the message that carries it to the sink:
+// the outbox keeps that message, and a send (or a resend) shares it, so no
+// event is copied on the way. A sink that takes the batch by mutable
+// reference gets its own copy from CAF (copy on write); the outbox's stays
+// as it was.
 
 #include <cstdint>
 #include <deque>
@@ -17,9 +23,30 @@
 #include <string>
 #include <vector>
 
+#include <caf/message.hpp>
+
 #include "messages/event.hpp"
 
 namespace gcstream {
+
+/// A batch handed out by an outbox: the message (deliver_atom, event_batch)
+/// to send as it is, shared with the outbox until the acknowledgement.
+/// Empty (false) when there was nothing to hand out.
+class outbox_batch {
+public:
+  outbox_batch() = default;
+  explicit outbox_batch(caf::message msg) : msg_(std::move(msg)) {}
+
+  explicit operator bool() const { return !msg_.empty(); }
+
+  const caf::message& message() const { return msg_; }
+  const event_batch& batch() const { return msg_.get_as<event_batch>(1); }
+  const event_batch* operator->() const { return &batch(); }
+  const event_batch& operator*() const { return batch(); }
+
+private:
+  caf::message msg_;
+};
 
 /// The delivery queue of one sink.
 class sink_outbox {
@@ -43,20 +70,21 @@ public:
 
   /// The next batch to send when the window has room and events wait: up to
   /// max_batch events, or fewer when `partial` (a linger ran out or a drain).
-  std::optional<event_batch> next(bool partial);
+  /// Empty otherwise.
+  outbox_batch next(bool partial);
 
   /// The sink has batch `seq`. Returns false for an unknown seq (already
   /// acknowledged, or never sent).
   bool ack(uint64_t seq);
 
   /// An unacknowledged batch, or null.
-  const event_batch* find(uint64_t seq) const {
+  const outbox_batch* find(uint64_t seq) const {
     auto it = in_flight_.find(seq);
     return it == in_flight_.end() ? nullptr : &it->second;
   }
 
   /// Every unacknowledged batch, oldest first, for a restarted sink.
-  std::vector<event_batch> unacknowledged() const;
+  std::vector<outbox_batch> unacknowledged() const;
 
   size_t waiting_events() const { return waiting_.size(); }
   size_t in_flight_batches() const { return in_flight_.size(); }
@@ -71,7 +99,7 @@ private:
   settings cfg_;
   uint64_t next_seq_ = 1;
   std::deque<event> waiting_;
-  std::map<uint64_t, event_batch> in_flight_;
+  std::map<uint64_t, outbox_batch> in_flight_;
   size_t in_flight_events_ = 0;
   uint64_t acked_events_ = 0;
   uint64_t dropped_ = 0;
