@@ -185,7 +185,7 @@ void schedule(orderer_pointer self, int64_t now) {
 
 void release(orderer_pointer self, int64_t now) {
   auto& k = *self->state.keep;
-  std::vector<event> out;
+  auto& out = self->state.released; // distribute() leaves it empty
   k.counters.released_early += k.reorder.release(now, out);
   distribute(self, out, false, now);
 }
@@ -234,8 +234,8 @@ size_t sinks_of_kind(const orderer_keep& k, bool late_only) {
 void admit(orderer_pointer self, std::vector<event>& events) {
   auto& k = *self->state.keep;
   auto now = now_ms(self);
-  std::vector<event*> fresh;
-  fresh.reserve(events.size());
+  auto& fresh = self->state.fresh;
+  fresh.clear();
   for (auto& e : events) {
     ++k.counters.received;
     // An event without an id cannot be deduplicated; it is kept.

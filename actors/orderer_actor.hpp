@@ -136,6 +136,9 @@ struct orderer_state {
   audit_actor observer;
   int64_t tick_at = INT64_MAX;
   std::vector<std::pair<caf::typed_response_promise<bool>, int64_t>> drains;
+  /// Scratch space reused by every batch (empty between messages).
+  std::vector<event> released;
+  std::vector<event*> fresh;
   static inline const char* name = "gcstream.orderer";
 };
 

@@ -11,8 +11,8 @@ bool reorder_buffer::push(event& e, int64_t now_ms) {
   fifo_.push_back(waiting{k, now_ms});
   // Arrival numbers grow, so a timestamp not below the run's last keeps the
   // run sorted.
-  if (run_count_ == 0 || run_back().k.ts <= k.ts) {
-    run_push(k, e);
+  if (run_.empty() || run_.back().k.ts <= k.ts) {
+    run_.push_back(in_run{k, std::move(e)});
     return true;
   }
   ++out_of_run_;
@@ -29,45 +29,19 @@ bool reorder_buffer::push(event& e, int64_t now_ms) {
   return true;
 }
 
-void reorder_buffer::run_resize(size_t capacity) {
-  std::vector<in_run> bigger(capacity);
-  for (size_t i = 0; i < run_count_; ++i)
-    bigger[i] = std::move(run_[(run_head_ + i) & (run_.size() - 1)]);
-  run_.swap(bigger);
-  run_head_ = 0;
-}
-
-void reorder_buffer::run_push(key k, event& e) {
-  if (run_count_ == run_.size())
-    run_resize(run_.empty() ? 64 : 2 * run_.size());
-  auto& slot = run_[(run_head_ + run_count_) & (run_.size() - 1)];
-  slot.k = k;
-  slot.e = std::move(e);
-  ++run_count_;
-}
-
-void reorder_buffer::run_pop_into(std::vector<event>& out) {
-  auto& front = run_front();
-  last_ = front.k;
-  out.push_back(std::move(front.e));
-  run_head_ = (run_head_ + 1) & (run_.size() - 1);
-  --run_count_;
-  // Give back what a burst took, once the run is mostly empty.
-  if (run_.size() > 1024 && run_count_ * 8 < run_.size())
-    run_resize(run_.size() / 2);
-}
-
 const reorder_buffer::key& reorder_buffer::min_key() const {
   if (heap_.empty())
-    return run_front().k;
-  if (run_count_ == 0 || heap_.top().k <= run_front().k)
+    return run_.front().k;
+  if (run_.empty() || heap_.top().k <= run_.front().k)
     return heap_.top().k;
-  return run_front().k;
+  return run_.front().k;
 }
 
 void reorder_buffer::pop_into(std::vector<event>& out) {
-  if (run_count_ > 0 && (heap_.empty() || run_front().k <= heap_.top().k)) {
-    run_pop_into(out);
+  if (!run_.empty() && (heap_.empty() || run_.front().k <= heap_.top().k)) {
+    last_ = run_.front().k;
+    out.push_back(std::move(run_.front().e));
+    run_.pop_front();
     return;
   }
   const held& top = heap_.top();

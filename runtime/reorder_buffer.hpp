@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "messages/event.hpp"
+#include "runtime/ring.hpp"
 
 namespace gcstream {
 
@@ -57,7 +58,7 @@ public:
   /// When the next event is due because of max_hold; -1 when empty.
   int64_t next_deadline();
 
-  size_t size() const { return run_count_ + heap_.size(); }
+  size_t size() const { return run_.size() + heap_.size(); }
 
   /// Events that went to the heap, not the in-order run, so far.
   uint64_t out_of_run() const { return out_of_run_; }
@@ -96,25 +97,14 @@ private:
   void pop_into(std::vector<event>& out);
   /// The smallest waiting key (the buffer must not be empty).
   const key& min_key() const;
-  in_run& run_front() { return run_[run_head_]; }
-  const in_run& run_front() const { return run_[run_head_]; }
-  const in_run& run_back() const {
-    return run_[(run_head_ + run_count_ - 1) & (run_.size() - 1)];
-  }
-  void run_push(key k, event& e);
-  void run_pop_into(std::vector<event>& out);
-  void run_resize(size_t capacity);
+
   void skip_released();
 
   settings cfg_;
   uint64_t arrivals_ = 0;
   int64_t newest_ts_ = INT64_MIN;
   key last_{INT64_MIN, 0};
-  // The run: a ring (a power of two; a deque would allocate a node every
-  // few events, they are that large).
-  std::vector<in_run> run_;
-  size_t run_head_ = 0;
-  size_t run_count_ = 0;
+  ring<in_run> run_;
   uint64_t out_of_run_ = 0;
   std::priority_queue<held, std::vector<held>, later> heap_;
   std::vector<event> slab_;

@@ -19,7 +19,8 @@ size_t sink_outbox::trim(std::vector<uint64_t>* dropped_ids) {
 }
 
 void sink_outbox::add(const std::vector<event>& events) {
-  waiting_.insert(waiting_.end(), events.begin(), events.end());
+  for (auto& e : events)
+    waiting_.push_back(e);
 }
 
 void sink_outbox::add(event e) {

@@ -26,6 +26,7 @@
 #include <caf/message.hpp>
 
 #include "messages/event.hpp"
+#include "runtime/ring.hpp"
 
 namespace gcstream {
 
@@ -98,7 +99,7 @@ private:
   std::string tenant_;
   settings cfg_;
   uint64_t next_seq_ = 1;
-  std::deque<event> waiting_;
+  ring<event> waiting_;
   std::map<uint64_t, outbox_batch> in_flight_;
   size_t in_flight_events_ = 0;
   uint64_t acked_events_ = 0;
