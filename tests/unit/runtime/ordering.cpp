@@ -10,6 +10,7 @@
 #include "runtime/dedupe_window.hpp"
 #include "runtime/event_line.hpp"
 #include "runtime/reorder_buffer.hpp"
+#include "runtime/ring.hpp"
 #include "runtime/sink_outbox.hpp"
 
 using namespace gcstream;
@@ -99,6 +100,37 @@ BOOST_AUTO_TEST_CASE(the_window_agrees_with_a_plain_model) {
     BOOST_REQUIRE_EQUAL(w.size(), order.size());
   }
   BOOST_CHECK_GT(duplicates, 10000u); // the model did exercise both answers
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(ring_tests)
+
+BOOST_AUTO_TEST_CASE(the_ring_agrees_with_a_deque_through_growth_and_shrinking) {
+  ring<std::string> r;
+  std::deque<std::string> model;
+  std::mt19937 rng{3};
+  for (int step = 0; step < 200000; ++step) {
+    // Bursts up to a few thousand, then drains: the ring doubles and halves.
+    bool push = (step / 5000) % 2 == 0 ? rng() % 4 != 0 : rng() % 4 == 0;
+    if (push || model.empty()) {
+      auto x = std::to_string(step) + std::string(20, 'x'); // not small
+      r.push_back(x);
+      model.push_back(x);
+    } else {
+      BOOST_REQUIRE_EQUAL(r.front(), model.front());
+      r.pop_front();
+      model.pop_front();
+    }
+    BOOST_REQUIRE_EQUAL(r.size(), model.size());
+    if (!model.empty()) {
+      BOOST_REQUIRE_EQUAL(r.back(), model.back());
+      auto i = rng() % model.size();
+      BOOST_REQUIRE_EQUAL(r.at(i), model[i]);
+    }
+  }
+  r.clear();
+  BOOST_CHECK(r.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
