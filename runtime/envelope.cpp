@@ -49,14 +49,21 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// A string value as a view into the frame's own bytes when it has no escape
-// (no copy, and an event can keep viewing it), otherwise unescaped into the
-// parser's buffer. raw_json_token() only peeks: get_string() still works.
-sj::error_code string_of(od::value v, std::string_view& out) {
+// A value's token as written in the frame, without the spaces simdjson
+// counts with it. raw_json_token() only peeks: the value can still be read.
+std::string_view token_of(od::value v) {
   std::string_view tok = v.raw_json_token();
   while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n'
                           || tok.back() == '\r' || tok.back() == '\t'))
     tok.remove_suffix(1);
+  return tok;
+}
+
+// A string value as a view into the frame's own bytes when it has no escape
+// (no copy, and an event can keep viewing it), otherwise unescaped into the
+// parser's buffer.
+sj::error_code string_of(od::value v, std::string_view& out) {
+  std::string_view tok = token_of(v);
   if (tok.size() >= 2 && tok.front() == '"' && tok.back() == '"') {
     auto inner = tok.substr(1, tok.size() - 2);
     if (inner.find('\\') == std::string_view::npos) {
@@ -65,15 +72,6 @@ sj::error_code string_of(od::value v, std::string_view& out) {
     }
   }
   return v.get_string().get(out);
-}
-
-// An integer's token as written in the frame.
-std::string_view token_of(od::value v) {
-  std::string_view tok = v.raw_json_token();
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n'
-                          || tok.back() == '\r' || tok.back() == '\t'))
-    tok.remove_suffix(1);
-  return tok;
 }
 
 } // namespace

@@ -17,9 +17,7 @@
 // as it was.
 
 #include <cstdint>
-#include <deque>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
