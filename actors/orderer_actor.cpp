@@ -236,10 +236,20 @@ void admit(orderer_pointer self, std::vector<event>& events) {
   auto now = now_ms(self);
   auto& fresh = self->state.fresh;
   fresh.clear();
+  // Every id's hash first, fetching its slot of the dedupe table, so that
+  // the table's cache misses overlap (dedupe_window::prefetch).
+  auto& hashes = self->state.hashes;
+  hashes.clear();
   for (auto& e : events) {
+    auto h = e.id().empty() ? 0 : dedupe_window::hash_of(e.id());
+    k.dedupe.prefetch(h);
+    hashes.push_back(h);
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
     ++k.counters.received;
     // An event without an id cannot be deduplicated; it is kept.
-    if (!e.id().empty() && k.dedupe.seen(e.id(), now)) {
+    if (hashes[i] != 0 && k.dedupe.seen_hash(hashes[i], now)) {
       ++k.counters.duplicates;
       continue;
     }

@@ -139,6 +139,7 @@ struct orderer_state {
   /// Scratch space reused by every batch (empty between messages).
   std::vector<event> released;
   std::vector<event*> fresh;
+  std::vector<uint64_t> hashes; // dedupe hashes of the batch being admitted
   static inline const char* name = "gcstream.orderer";
 };
 

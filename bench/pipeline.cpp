@@ -11,8 +11,9 @@
 //              at most 16 batches in flight; ends with a drain. CPU of the
 //              whole process (every CAF worker included) per event.
 //
-// Medians of RUNS runs of EVENTS events each.
-// Usage: bench_pipeline [EVENTS=200000] [RUNS=7]
+// Medians of RUNS runs of EVENTS events each; WHICH (hot, actors or both)
+// picks the parts to run, for profiling one of them alone.
+// Usage: bench_pipeline [EVENTS=200000] [RUNS=7] [WHICH=both]
 
 #include <time.h>
 
@@ -71,20 +72,31 @@ std::string frame_for(uint64_t seq, const std::string& padding_room) {
 }
 
 // The frames of one run, as a socket would deliver them: duplicates and
-// swapped pairs included. Returns the number of distinct events.
-size_t make_frames(size_t n, std::vector<std::string>& out) {
+// swapped pairs included, each in its own buffer with room for the parser's
+// padding. The buffers are held the way the client's transport holds them:
+// its message pool (runtime/message_pool.hpp) owns every message, and an
+// event shares it (one reference count), so no frame is allocated or freed
+// per event on the measured path. The pool here is this vector, released
+// after the measurement. Returns the number of distinct events.
+using frame_pool = std::vector<std::shared_ptr<const std::string>>;
+
+size_t make_frames(size_t n, frame_pool& out) {
   std::string room(envelope_parser::padding(), ' ');
-  out.clear();
-  out.reserve(n + n / 20 + 1);
+  std::vector<std::string> text;
+  text.reserve(n + n / 20 + 1);
   for (uint64_t seq = 1; seq <= n; ++seq) {
-    out.push_back(frame_for(seq, room));
+    text.push_back(frame_for(seq, room));
     if (seq % 20 == 0)
-      out.push_back(out.back()); // a duplicate (no reallocation: reserved)
-    if (seq % 16 == 0 && out.size() >= 2)
-      std::swap(out[out.size() - 1], out[out.size() - 2]);
+      text.push_back(text.back()); // a duplicate (no reallocation: reserved)
+    if (seq % 16 == 0 && text.size() >= 2)
+      std::swap(text[text.size() - 1], text[text.size() - 2]);
   }
-  for (auto& f : out) // a copied string lost its room for the padding
-    f.reserve(f.size() + room.size());
+  out.clear();
+  out.reserve(text.size());
+  for (auto& f : text) {
+    f.reserve(f.size() + room.size()); // a copied string lost its room
+    out.push_back(std::make_shared<const std::string>(std::move(f)));
+  }
   return n;
 }
 
@@ -96,7 +108,7 @@ double median(std::vector<double> v) {
 // -- hot path, one thread ---------------------------------------------------
 
 double run_hot_path(size_t n, size_t& delivered) {
-  std::vector<std::string> frames;
+  frame_pool frames;
   make_frames(n, frames);
   envelope_parser parser;
   dedupe_window dedupe{100000, 600000};
@@ -114,7 +126,8 @@ double run_hot_path(size_t n, size_t& delivered) {
   double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
   int64_t now = steady_ms();
   size_t i = 0;
-  for (auto& f : frames) {
+  for (auto& held : frames) {
+    auto& f = *held;
     if (++i % 64 == 0)
       now = steady_ms(); // one clock read per socket batch, as in the client
     if (parser.parse(f.data(), f.size(), f.capacity(), now, env) != frame_kind::event)
@@ -122,7 +135,7 @@ double run_hot_path(size_t n, size_t& delivered) {
     if (dedupe.seen(env.id, now))
       continue;
     event e{std::move(env.topic), std::move(env.id), env.ts_ms, now, false,
-            frame_ref{std::move(f)}};
+            frame_ref{held}};
     if (!reorder.push(e, now)) {
       e.late = true;
       outbox.add(std::move(e));
@@ -146,8 +159,8 @@ double run_hot_path(size_t n, size_t& delivered) {
 // -- through the actors -----------------------------------------------------
 
 double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
-                  uint64_t& dropped, uint64_t& late, bool& ok) {
-  std::vector<std::string> frames;
+                  uint64_t& dropped, uint64_t& late, bool& ok, double& producer) {
+  frame_pool frames;
   make_frames(n, frames);
   orderer_settings s;
   s.tenant = "bench";
@@ -170,6 +183,7 @@ double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
                   });
   };
   double t0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
+  double p0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
   uint64_t seq = 0;
   for (size_t at = 0; at < frames.size(); at += 64) {
     int64_t now = steady_ms();
@@ -179,10 +193,10 @@ double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
     size_t end = std::min(frames.size(), at + 64);
     b.events.reserve(end - at);
     for (size_t i = at; i < end; ++i) {
-      auto& f = frames[i];
+      auto& f = *frames[i];
       if (parser.parse(f.data(), f.size(), f.capacity(), now, env) == frame_kind::event)
         b.events.push_back(event{std::move(env.topic), std::move(env.id), env.ts_ms,
-                                 now, false, frame_ref{std::move(f)}});
+                                 now, false, frame_ref{frames[i]}});
     }
     // An async send: the ack comes back as an ordinary message.
     self->send(orderer, ingest_atom::value, std::move(b));
@@ -196,6 +210,7 @@ double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
     .receive([&](bool drained) { ok = ok && drained; },
              [&](caf::error&) { ok = false; });
   double per_event = (cpu_s(CLOCK_PROCESS_CPUTIME_ID) - t0) * 1e6 / double(n);
+  producer = (cpu_s(CLOCK_THREAD_CPUTIME_ID) - p0) * 1e6 / double(n);
   delivered = 0;
   dropped = 0;
   self->request(orderer, std::chrono::seconds(10), stats_atom::value)
@@ -217,12 +232,15 @@ double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
 int main(int argc, char** argv) {
   size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
   int runs = argc > 2 ? std::atoi(argv[2]) : 7;
-  if (n < 64 || runs < 1) {
-    std::fprintf(stderr, "usage: bench_pipeline [EVENTS>=64] [RUNS>=1]\n");
+  std::string which = argc > 3 ? argv[3] : "both";
+  bool want_hot = which == "both" || which == "hot";
+  bool want_actors = which == "both" || which == "actors";
+  if (n < 64 || runs < 1 || !(want_hot || want_actors)) {
+    std::fprintf(stderr, "usage: bench_pipeline [EVENTS>=64] [RUNS>=1] [hot|actors|both]\n");
     return 2;
   }
-  std::vector<double> hot, act;
-  for (int r = 0; r < runs; ++r) {
+  std::vector<double> hot, act, prod;
+  for (int r = 0; want_hot && r < runs; ++r) {
     size_t delivered = 0;
     hot.push_back(run_hot_path(n, delivered));
     if (delivered != n) {
@@ -232,12 +250,14 @@ int main(int argc, char** argv) {
   }
   bench::quiet_config cfg;
   caf::actor_system sys{cfg};
-  for (int r = 0; r < runs; ++r) {
+  for (int r = 0; want_actors && r < runs; ++r) {
     uint64_t delivered = 0;
     uint64_t dropped = 0;
     uint64_t late = 0;
     bool ok = false;
-    act.push_back(run_actors(sys, n, delivered, dropped, late, ok));
+    double producer = 0;
+    act.push_back(run_actors(sys, n, delivered, dropped, late, ok, producer));
+    prod.push_back(producer);
     if (!ok || delivered != n) {
       std::fprintf(stderr, "pipeline actors: delivered %llu of %zu (dropped %llu, "
                            "late %llu, drained %s)\n",
@@ -247,11 +267,17 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::printf("pipeline hot_path    median=%.3f us/event  min=%.3f  (one thread: parse, "
+  if (want_hot)
+    std::printf("pipeline hot_path    median=%.3f us/event  min=%.3f  (one thread: parse, "
               "dedupe, reorder, outbox; %zu events x %d)\n",
               median(hot), *std::min_element(hot.begin(), hot.end()), n, runs);
-  std::printf("pipeline actors      median=%.3f us/event  min=%.3f  (process CPU: "
+  if (want_actors)
+    std::printf("pipeline actors      median=%.3f us/event  min=%.3f  (process CPU: "
               "producer + orderer + null sink; target < 1 us)\n",
               median(act), *std::min_element(act.begin(), act.end()));
+  if (want_actors)
+    std::printf("  of which producer  median=%.3f us/event  (the producer thread: parse, "
+                "batch, send, wait for acks)\n",
+                median(prod));
   return 0;
 }

@@ -57,12 +57,21 @@ void dedupe_window::evict_front() {
   order_.pop_front();
 }
 
-bool dedupe_window::seen(std::string_view id, int64_t now_ms) {
+uint64_t dedupe_window::hash_of(std::string_view id) {
+  auto h = static_cast<uint64_t>(std::hash<std::string_view>{}(id));
+  return h == 0 ? 1 : h;
+}
+
+bool dedupe_window::seen_hash(uint64_t h, int64_t now_ms) {
+  if (h == 0)
+    h = 1; // 0 marks a free slot
   while (!order_.empty() && order_.front().at_ms + max_age_ms_ <= now_ms)
     evict_front();
-  auto h = static_cast<uint64_t>(std::hash<std::string_view>{}(id));
-  if (h == 0)
-    h = 1;
+  // A full window evicts its oldest id per insert: fetch the slot of one a
+  // few inserts ahead.
+  constexpr size_t ahead = 8;
+  if (order_.size() + ahead >= max_ids_ && order_.size() > ahead)
+    prefetch(order_[ahead].hash);
   if (2 * (order_.size() + 1) > slots_.size())
     grow();
   if (!insert(h))

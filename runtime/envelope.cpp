@@ -185,14 +185,21 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
     return out.kind = frame_kind::system;
   }
   // An event: eventBody must be an object.
+  od::value body;
   od::json_type type;
-  if (auto err = doc["eventBody"].type().get(type))
+  if (auto err = doc["eventBody"].get(body))
+    return malformed(out, "eventBody: missing", err);
+  if (auto err = body.type().get(type))
     return malformed(out, "eventBody: missing", err);
   if (type != od::json_type::object)
     return malformed(out, "eventBody: expected an object", sj::SUCCESS);
   if (const compiled* rule = rule_for(out.topic)) {
-    od::value v;
-    auto err = doc[rule->first].get(v);
+    // A pointer into eventBody starts from the value in hand: looking the
+    // field up again would skip all of eventBody and come round to it.
+    od::value v = body;
+    sj::error_code err = sj::SUCCESS;
+    if (rule->first != "eventBody")
+      err = doc[rule->first].get(v);
     if (!err && !rule->rest.empty())
       err = v.at_pointer(rule->rest).get(v);
     if (!err) {

@@ -103,6 +103,29 @@ BOOST_AUTO_TEST_CASE(custom_rules_and_a_body_key_for_ids) {
   BOOST_CHECK_EQUAL(env.id, ""); // the default parser has no body key
 }
 
+BOOST_AUTO_TEST_CASE(a_timestamp_outside_event_body_is_found_too) {
+  envelope_parser custom{{{"v2.a.*", "/stamp/ms", timestamp_format::epoch_ms},
+                          {"v2.b.*", "/eventBody", timestamp_format::epoch_ms}}};
+  // After eventBody, before it, and a pointer to eventBody itself (an
+  // object, not a time: the arrival time).
+  custom.parse(R"({"topicName":"v2.a.x","eventBody":{"k":[1,{"m":2}]},"stamp":{"ms":9},)"
+               R"("metadata":{"CorrelationId":"a1"}})",
+               arrival, env);
+  BOOST_CHECK(env.kind == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.ts_ms, 9);
+  BOOST_CHECK_EQUAL(env.id, "a1");
+  custom.parse(R"({"stamp":{"ms":8},"topicName":"v2.a.x","eventBody":{"k":1},)"
+               R"("metadata":{"CorrelationId":"a2"}})",
+               arrival, env);
+  BOOST_CHECK_EQUAL(env.ts_ms, 8);
+  BOOST_CHECK_EQUAL(env.id, "a2");
+  custom.parse(R"({"topicName":"v2.b.x","eventBody":{"k":1},"metadata":{"CorrelationId":"b"}})",
+               arrival, env);
+  BOOST_CHECK(env.kind == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.ts_ms, arrival);
+  BOOST_CHECK_EQUAL(env.id, "b");
+}
+
 BOOST_AUTO_TEST_CASE(topic_and_id_are_views_into_the_frame_and_so_are_the_events) {
   // The hot path: no string per event. The parser points into the frame's
   // own bytes, and an event built on the same buffer keeps viewing them.

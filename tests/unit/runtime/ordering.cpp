@@ -102,6 +102,41 @@ BOOST_AUTO_TEST_CASE(the_window_agrees_with_a_plain_model) {
   BOOST_CHECK_GT(duplicates, 10000u); // the model did exercise both answers
 }
 
+BOOST_AUTO_TEST_CASE(hashing_and_prefetching_a_batch_first_gives_the_same_answers) {
+  // The orderer's way (every hash and prefetch of a batch, then seen_hash
+  // in order) against seen() one id at a time, through a full window that
+  // evicts on every insert, with duplicates inside a batch.
+  dedupe_window one{50, 100000}, batched{50, 100000};
+  std::mt19937 rng{11};
+  std::vector<std::string> ids;
+  std::vector<uint64_t> hashes;
+  size_t duplicates = 0;
+  for (int64_t now = 0; now < 2000; ++now) {
+    ids.clear();
+    hashes.clear();
+    for (size_t i = rng() % 64; i > 0; --i)
+      ids.push_back("e-" + std::to_string(rng() % 200));
+    for (auto& id : ids) {
+      hashes.push_back(dedupe_window::hash_of(id));
+      batched.prefetch(hashes.back());
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      bool dup = one.seen(ids[i], now);
+      duplicates += dup;
+      BOOST_REQUIRE_EQUAL(batched.seen_hash(hashes[i], now), dup);
+    }
+    BOOST_REQUIRE_EQUAL(batched.size(), one.size());
+  }
+  BOOST_CHECK_GT(duplicates, 1000u);
+  BOOST_CHECK_EQUAL(batched.evicted_by_count(), one.evicted_by_count());
+  BOOST_CHECK_GT(one.evicted_by_count(), 1000u);
+  // 0 marks a free slot: no id hashes to it, and a caller's 0 still works.
+  dedupe_window z{4, 1000};
+  BOOST_CHECK(!z.seen_hash(0, 1));
+  BOOST_CHECK(z.seen_hash(0, 2));
+  BOOST_CHECK(z.seen_hash(1, 3)); // the same slot value as 0
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(ring_tests)
