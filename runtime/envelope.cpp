@@ -1,6 +1,9 @@
 #include "runtime/envelope.hpp"
 
 #include <cstring>
+#include <deque>
+#include <string_view>
+#include <unordered_map>
 
 #include <simdjson.h>
 
@@ -110,21 +113,24 @@ public:
   std::string padded;
 
 private:
-  // The rule of a topic, cached: topics repeat, globs cost.
-  const compiled* rule_for(std::string_view topic_view) {
-    topic_key_.assign(topic_view);
-    const std::string& topic = topic_key_;
+  // The rule of a topic, cached: topics repeat, globs cost. The cache is
+  // keyed by views into its own copies of the topics, so that a lookup
+  // copies nothing.
+  const compiled* rule_for(std::string_view topic) {
     auto it = cache_.find(topic);
     if (it == cache_.end()) {
-      if (cache_.size() >= 4096)
+      if (cache_.size() >= 4096) {
         cache_.clear();
+        cached_topics_.clear();
+      }
       int found = -1;
+      const std::string& owned = cached_topics_.emplace_back(topic);
       for (size_t i = 0; i < rules_.size(); ++i)
-        if (glob(rules_[i].pattern, topic)) {
+        if (glob(rules_[i].pattern, owned)) {
           found = static_cast<int>(i);
           break;
         }
-      it = cache_.emplace(topic, found).first;
+      it = cache_.emplace(std::string_view{owned}, found).first;
     }
     return it->second < 0 ? nullptr : &rules_[static_cast<size_t>(it->second)];
   }
@@ -143,8 +149,9 @@ private:
   od::parser parser_;
   std::vector<compiled> rules_;
   std::string id_key_;
-  std::unordered_map<std::string, int> cache_;
-  std::string topic_key_;
+  std::unordered_map<std::string_view, int> cache_;
+  std::deque<std::string> cached_topics_; // what cache_'s keys view
+
 };
 
 frame_kind envelope_parser::impl::parse(const char* data, size_t size,

@@ -1,5 +1,7 @@
 #include "runtime/event_inbox.hpp"
 
+#include <iterator>
+
 namespace gcstream {
 
 void event_inbox::adopt(std::function<void()> poke) {
@@ -43,13 +45,31 @@ std::vector<event_batch> event_inbox::take() {
   std::lock_guard<std::mutex> g{mtx_};
   poke_pending_ = false;
   std::vector<event_batch> out;
-  out.reserve(waiting_.size());
-  for (auto& b : waiting_) {
+  while (!waiting_.empty()) {
+    // How many of the next batches go into one.
+    size_t count = waiting_.front().events.size();
+    size_t joined = 1;
+    for (; joined < waiting_.size(); ++joined) {
+      auto& next = waiting_[joined];
+      if (next.tenant != waiting_.front().tenant
+          || count + next.events.size() > max_batch_)
+        break;
+      count += next.events.size();
+    }
+    event_batch b = std::move(waiting_.front());
+    waiting_.pop_front();
+    if (joined > 1) {
+      b.events.reserve(count);
+      for (; joined > 1; --joined) {
+        auto& more = waiting_.front().events;
+        std::move(more.begin(), more.end(), std::back_inserter(b.events));
+        waiting_.pop_front();
+      }
+    }
     b.seq = ++next_seq_;
     out.push_back(b);
     in_flight_.emplace(b.seq, std::move(b));
   }
-  waiting_.clear();
   return out;
 }
 

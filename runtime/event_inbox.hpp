@@ -29,7 +29,10 @@ namespace gcstream {
 /// A thread-safe, bounded queue of event batches with acknowledgements.
 class event_inbox {
 public:
-  explicit event_inbox(size_t max_events = 100000) : max_events_(max_events) {}
+  /// `max_batch`: take() joins waiting batches into batches of up to this
+  /// many events.
+  explicit event_inbox(size_t max_events = 100000, size_t max_batch = 1024)
+    : max_events_(max_events), max_batch_(max_batch == 0 ? 1 : max_batch) {}
 
   event_inbox(const event_inbox&) = delete;
   event_inbox& operator=(const event_inbox&) = delete;
@@ -43,7 +46,10 @@ public:
   void push(event_batch batch);
 
   /// Moves the waiting batches to in flight and returns copies (the frames
-  /// are shared, not copied), numbered with fresh sequence numbers.
+  /// are shared, not copied), numbered with fresh sequence numbers. Batches
+  /// that waited side by side are joined, in order, up to max_batch events
+  /// (a bigger one stays whole): one socket read makes one small batch, and
+  /// every batch costs a message, a reply and a sink delivery downstream.
   std::vector<event_batch> take();
 
   /// Downstream has batch `seq`: forget it.
@@ -68,6 +74,7 @@ public:
 private:
   mutable std::mutex mtx_;
   size_t max_events_;
+  size_t max_batch_;
   std::function<void()> poke_;
   bool poke_pending_ = false;
   uint64_t next_seq_ = 0;

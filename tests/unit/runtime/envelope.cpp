@@ -103,6 +103,23 @@ BOOST_AUTO_TEST_CASE(custom_rules_and_a_body_key_for_ids) {
   BOOST_CHECK_EQUAL(env.id, ""); // the default parser has no body key
 }
 
+BOOST_AUTO_TEST_CASE(the_rule_cache_starts_over_past_4096_topics_and_stays_right) {
+  // Each topic's rule is cached; past 4,096 topics the cache is emptied.
+  // Every lookup, before and after, must still find the topic's own rule.
+  envelope_parser custom{{{"v2.a.*", "/eventBody/t", timestamp_format::epoch_ms}}};
+  auto frame = [](const std::string& topic) {
+    return R"({"topicName":")" + topic + R"(","eventBody":{"t":42},)"
+           + R"("metadata":{"CorrelationId":"x"}})";
+  };
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 5000; ++i) {
+      bool ruled = i % 2 == 0;
+      auto topic = (ruled ? "v2.a." : "v2.b.") + std::to_string(i);
+      BOOST_REQUIRE(custom.parse(frame(topic), arrival, env) == frame_kind::event);
+      BOOST_REQUIRE_EQUAL(env.ts_ms, ruled ? 42 : arrival);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_timestamp_outside_event_body_is_found_too) {
   envelope_parser custom{{{"v2.a.*", "/stamp/ms", timestamp_format::epoch_ms},
                           {"v2.b.*", "/eventBody", timestamp_format::epoch_ms}}};
