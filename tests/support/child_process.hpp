@@ -9,11 +9,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -32,18 +34,14 @@ struct child {
 
   explicit child(std::vector<std::string> args, std::vector<std::string> env = {}) {
     int fds[2];
-    if (pipe(fds) != 0)
+    // CLOEXEC: another child started meanwhile must not hold them open.
+    if (pipe2(fds, O_CLOEXEC) != 0)
       throw std::runtime_error("child: pipe failed");
     char tmpl[] = "/tmp/gcstream-child-stderr-XXXXXX";
-    int err_fd = mkstemp(tmpl);
+    int err_fd = mkostemp(tmpl, O_CLOEXEC);
     if (err_fd < 0)
       throw std::runtime_error("child: cannot create a stderr file");
     err_path = tmpl;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -56,10 +54,48 @@ struct child {
     for (auto& e : env_strings)
       envp.push_back(e.data());
     envp.push_back(nullptr);
-    int spawned = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    if (spawned != 0)
-      throw std::runtime_error("child: cannot start " + args[0]);
+    // fork and exec rather than posix_spawn, for one thing posix_spawn
+    // cannot do: the child is killed when this process dies, so that a
+    // crashed or interrupted test or benchmark leaves no emulator running.
+    // (The signal follows the thread that forks: every caller is a main
+    // thread.) A CLOEXEC pipe carries exec's errno back; between fork and
+    // exec only async-signal-safe calls.
+    int status_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) != 0)
+      throw std::runtime_error("child: pipe failed");
+    pid_t parent = getpid();
+    pid = fork();
+    if (pid < 0)
+      throw std::runtime_error("child: fork failed");
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent)
+        _exit(127); // the parent is already gone
+      dup2(fds[1], 1);
+      dup2(err_fd, 2);
+      close(fds[0]);
+      execve(argv[0], argv.data(), envp.data());
+      int e = errno;
+      [[maybe_unused]] auto n = write(status_pipe[1], &e, sizeof e);
+      _exit(127);
+    }
+    close(status_pipe[1]);
+    int exec_errno = 0;
+    ssize_t got;
+    do
+      got = read(status_pipe[0], &exec_errno, sizeof exec_errno);
+    while (got < 0 && errno == EINTR);
+    close(status_pipe[0]);
+    if (got > 0) {
+      waitpid(pid, nullptr, 0);
+      pid = -1;
+      close(fds[0]);
+      close(fds[1]);
+      close(err_fd);
+      unlink(err_path.c_str());
+      throw std::runtime_error("child: cannot start " + args[0] + ": "
+                               + std::strerror(exec_errno));
+    }
     close(fds[1]);
     close(err_fd);
     out = fds[0];
