@@ -71,7 +71,7 @@ bool dedupe_window::seen_hash(uint64_t h, int64_t now_ms) {
   // few inserts ahead.
   constexpr size_t ahead = 8;
   if (order_.size() + ahead >= max_ids_ && order_.size() > ahead)
-    prefetch(order_[ahead].hash);
+    prefetch(order_.at(ahead).hash);
   if (2 * (order_.size() + 1) > slots_.size())
     grow();
   if (!insert(h))

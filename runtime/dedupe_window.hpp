@@ -12,9 +12,10 @@
 // over its count, and every id older than max_age goes on the next insert.
 
 #include <cstdint>
-#include <deque>
 #include <string_view>
 #include <vector>
+
+#include "runtime/ring.hpp"
 
 namespace gcstream {
 
@@ -61,7 +62,7 @@ private:
   uint64_t evicted_by_count_ = 0;
   std::vector<uint64_t> slots_;
   size_t mask_ = 0;
-  std::deque<entry> order_;
+  ring<entry> order_;
 };
 
 } // namespace gcstream

@@ -24,7 +24,6 @@
 // front and the heap's top, so the order is the same as with the heap alone.
 
 #include <cstdint>
-#include <deque>
 #include <queue>
 #include <vector>
 
@@ -109,7 +108,7 @@ private:
   std::priority_queue<held, std::vector<held>, later> heap_;
   std::vector<event> slab_;
   std::vector<uint32_t> free_slots_;
-  std::deque<waiting> fifo_;
+  ring<waiting> fifo_;
 };
 
 } // namespace gcstream
