@@ -32,7 +32,17 @@ struct pooled_messages {
 // The client's websocketpp configs: logging compiled out (websocketpp would
 // print every frame), and their own types so that the specializations below
 // touch nothing else in the process.
+// One socket read takes up to 64 KiB (websocketpp's default is 16 KiB, about
+// 19 conversation events). Each read becomes a batch downstream (an inbox
+// push, a poke, a message to the orderer, a sink delivery), so fewer, larger
+// reads save about 0.3 us of client CPU per event at 100,000 events/s
+// (bench_end_to_end, 16 KiB against 64 KiB, run in turns). The buffer is in
+// every connection, but pages that no read reached are not resident: 1,000
+// idle tenants (bench_tenants) hold about 1 MiB more.
+constexpr size_t read_buffer_size = 65536;
+
 struct ws_plain_config : websocketpp::config::asio_client {
+  static const size_t connection_read_buffer_size = read_buffer_size;
   using message_type = pooled_messages::message_type;
   using con_msg_manager_type = pooled_messages::con_msg_manager_type;
   using endpoint_msg_manager_type = pooled_messages::endpoint_msg_manager_type;
@@ -43,6 +53,7 @@ struct ws_plain_config : websocketpp::config::asio_client {
 };
 
 struct ws_tls_config : websocketpp::config::asio_tls_client {
+  static const size_t connection_read_buffer_size = read_buffer_size;
   using message_type = pooled_messages::message_type;
   using con_msg_manager_type = pooled_messages::con_msg_manager_type;
   using endpoint_msg_manager_type = pooled_messages::endpoint_msg_manager_type;
