@@ -151,7 +151,6 @@ private:
   std::string id_key_;
   std::unordered_map<std::string_view, int> cache_;
   std::deque<std::string> cached_topics_; // what cache_'s keys view
-
 };
 
 frame_kind envelope_parser::impl::parse(const char* data, size_t size,
