@@ -4,8 +4,6 @@
 // system config, and the gcstream-emulator program as a child process (so
 // that a benchmark's CPU time and memory are the client's alone).
 
-#include <time.h>
-
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -13,17 +11,11 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "bench/bench_stats.hpp"
 #include "messages/add_types.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace gcstream::bench {
-
-/// Seconds of CPU time on `clock` (CLOCK_PROCESS_CPUTIME_ID, ...).
-inline double cpu_s(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
 
 /// This process's resident memory in KiB (-1 when unknown).
 inline long rss_kib() {

@@ -23,8 +23,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -33,11 +31,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_stats.hpp"
 #include "emulator/server.hpp"
 #include "tests/support/probe_client.hpp"
 
 using namespace gcstream;
 using clk = std::chrono::steady_clock;
+using bench::cpu_s;
+using bench::median;
 
 namespace {
 
@@ -106,18 +107,6 @@ uint64_t count_frames(int fd, std::chrono::milliseconds window) {
     have -= pos;
   }
   return frames;
-}
-
-
-double cpu_s(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 } // namespace

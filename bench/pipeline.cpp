@@ -36,6 +36,7 @@
 
 using namespace gcstream;
 using bench::cpu_s;
+using bench::median;
 
 namespace {
 
@@ -98,11 +99,6 @@ size_t make_frames(size_t n, frame_pool& out) {
     out.push_back(std::make_shared<const std::string>(std::move(f)));
   }
   return n;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // -- hot path, one thread ---------------------------------------------------

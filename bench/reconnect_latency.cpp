@@ -29,6 +29,7 @@
 
 using namespace gcstream;
 using namespace std::chrono;
+using bench::median;
 using clk = steady_clock;
 
 namespace {
@@ -69,11 +70,6 @@ struct arrivals {
     return cv.wait_for(g, t, [&] { return seen; });
   }
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 // Sequence numbers are per topic and count every generated event, written or
 // not: after the drop, whatever carries a higher one came on a new socket.
