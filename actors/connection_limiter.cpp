@@ -6,16 +6,13 @@
 
 #include <caf/all.hpp>
 
+#include "actors/actor_util.hpp"
+
 namespace gcstream {
 
 using namespace std::chrono;
 
 namespace {
-
-int64_t now_ms(limiter_pointer self) {
-  return duration_cast<milliseconds>(self->clock().now().time_since_epoch())
-    .count();
-}
 
 double burst(const limiter_settings& cfg) {
   return std::max(1.0, cfg.connects_per_second);
@@ -41,19 +38,10 @@ void refill(limiter_pointer self, limiter_state::bucket& b) {
   b.refilled_ms = now;
 }
 
-uint64_t grant(limiter_pointer self, const std::string& key,
-               limiter_state::bucket& b, const caf::actor_addr& holder) {
-  auto& st = self->state;
-  b.tokens -= 1.0;
-  ++b.live;
-  auto permit = ++st.next_permit;
-  b.permits.insert(permit);
-  if (holder) {
-    if (st.holders.count(holder) == 0)
-      self->monitor(holder);
-    st.holders[holder].emplace(key, permit);
-  }
-  return permit;
+void tell(limiter_pointer, const caf::actor& asker, const std::string& key,
+          const std::string& holder) {
+  if (asker)
+    caf::anon_send(asker, granted_atom::value, key, holder);
 }
 
 // Grants what may be granted now, in order; arms the refill timer when the
@@ -62,15 +50,16 @@ void pump(limiter_pointer self, const std::string& key) {
   auto& st = self->state;
   auto& b = bucket_of(self, key);
   refill(self, b);
-  while (!b.waiting.empty() && b.live < st.cfg.max_live && b.tokens >= 1.0) {
+  while (!b.waiting.empty() && b.holders.size() < st.cfg.max_live
+         && b.tokens >= 1.0) {
     auto w = std::move(b.waiting.front());
     b.waiting.pop_front();
-    if (w.holder && st.dead.count(w.holder))
-      continue;
-    w.promise.deliver(grant(self, key, b, w.holder));
+    b.tokens -= 1.0;
+    b.holders.insert(w.holder);
+    tell(self, w.asker, key, w.holder);
   }
-  if (!b.waiting.empty() && b.live < st.cfg.max_live && !b.refill_scheduled
-      && st.cfg.connects_per_second > 0) {
+  if (!b.waiting.empty() && b.holders.size() < st.cfg.max_live
+      && !b.refill_scheduled && st.cfg.connects_per_second > 0) {
     b.refill_scheduled = true;
     auto wait = milliseconds{static_cast<int64_t>(
       std::ceil((1.0 - b.tokens) * 1000.0 / st.cfg.connects_per_second))};
@@ -79,49 +68,49 @@ void pump(limiter_pointer self, const std::string& key) {
   }
 }
 
-void release(limiter_pointer self, const std::string& key, uint64_t permit) {
-  auto& b = bucket_of(self, key);
-  if (b.permits.erase(permit) == 0)
-    return;
-  --b.live;
-  pump(self, key);
-}
-
 } // namespace
 
 limiter_actor::behavior_type connection_limiter(limiter_pointer self,
-                                                limiter_settings cfg) {
+                                                limiter_settings cfg,
+                                                std::vector<limiter_hold> held) {
   self->state.cfg = cfg;
-  self->set_down_handler([=](const caf::down_msg& dm) {
-    auto& st = self->state;
-    st.dead.insert(dm.source);
-    auto it = st.holders.find(dm.source);
-    if (it == st.holders.end())
-      return;
-    auto held = std::move(it->second);
-    st.holders.erase(it);
-    for (auto& [key, permit] : held)
-      release(self, key, permit);
-  });
+  for (auto& h : held)
+    bucket_of(self, h.key).holders.insert(h.holder);
   return {
-    [=](acquire_atom, const std::string& key) -> caf::result<uint64_t> {
+    [=](acquire_atom, const std::string& key, const std::string& holder) {
+      auto asker = caf::actor_cast<caf::actor>(self->current_sender());
       auto& b = bucket_of(self, key);
-      refill(self, b);
-      auto holder = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (b.waiting.empty() && b.live < self->state.cfg.max_live
-          && b.tokens >= 1.0)
-        return grant(self, key, b, holder);
-      auto promise = self->make_response_promise<uint64_t>();
-      b.waiting.push_back({promise, holder});
+      if (b.holders.count(holder) != 0) {
+        tell(self, asker, key, holder); // granted already
+        return;
+      }
+      for (auto& w : b.waiting)
+        if (w.holder == holder) {
+          w.asker = asker; // keeps its place; the answer goes to the newest
+          return;
+        }
+      b.waiting.push_back({holder, asker});
       pump(self, key);
-      return promise;
     },
-    [=](release_atom, const std::string& key, uint64_t permit) {
-      auto holder = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (auto it = self->state.holders.find(holder);
-          it != self->state.holders.end())
-        it->second.erase({key, permit});
-      release(self, key, permit);
+    [=](release_atom, const std::string& key, const std::string& holder) {
+      auto& b = bucket_of(self, key);
+      b.waiting.erase(std::remove_if(b.waiting.begin(), b.waiting.end(),
+                                     [&](auto& w) { return w.holder == holder; }),
+                      b.waiting.end());
+      if (b.holders.erase(holder) != 0)
+        pump(self, key);
+    },
+    [=](forget_atom, const std::string& prefix) {
+      auto starts = [&](const std::string& h) { return h.rfind(prefix, 0) == 0; };
+      for (auto& [key, b] : self->state.keys) {
+        b.waiting.erase(std::remove_if(b.waiting.begin(), b.waiting.end(),
+                                       [&](auto& w) { return starts(w.holder); }),
+                        b.waiting.end());
+        for (auto it = b.holders.begin(); it != b.holders.end();)
+          it = starts(*it) ? b.holders.erase(it) : std::next(it);
+      }
+      for (auto& kv : self->state.keys)
+        pump(self, kv.first);
     },
     [=](refill_atom, const std::string& key) {
       bucket_of(self, key).refill_scheduled = false;

@@ -2,24 +2,36 @@
 
 // connection_limiter: one per process. Keyed by login host and client id
 // (the service's 20-channels-per-client limit is per OAuth client), it grants
-// at most `max_live` live sessions and `connects_per_second` new ones (a
+// at most `max_live` live permits and `connects_per_second` new ones (a
 // token bucket with a burst of one second), so that a thousand tenants
 // starting at once do not earn a 429.
 //
-//   (acquire_atom, key) -> permit     queued (FIFO) until allowed
-//   (release_atom, key, permit)       frees a live slot
-// A holder that dies releases its permits (monitor), and its queued
-// requests are skipped.
+//   (acquire_atom, key, holder)   queued (FIFO) until allowed, then answered
+//                                 with (granted_atom, key, holder) to the
+//                                 sender. Idempotent: a holder that has a
+//                                 permit is answered at once, and one that
+//                                 waits keeps its place (a restarted asker
+//                                 simply asks again).
+//   (release_atom, key, holder)   frees the holder's permit
+//   (forget_atom, prefix)         frees every permit and wait of the holders
+//                                 whose name starts with `prefix` (a tenant
+//                                 that is gone)
+//
+// A permit is named by its holder ("<tenant>/<slot>"), not by a number, so
+// that every restart on either side is reconciled by asking again. The
+// limiter keeps no state that a restart needs: the runtime's supervisor
+// starts a new one with the permits the tenants hold (their cores know), and
+// the tenants that wait ask the new one again.
 
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <caf/typed_response_promise.hpp>
 
 #include "messages/supervision.hpp"
 
@@ -31,33 +43,35 @@ struct limiter_settings {
   double connects_per_second = 10;
 };
 
+/// A permit held when a limiter starts.
+struct limiter_hold {
+  std::string key;
+  std::string holder;
+};
+
 /// State of the connection limiter.
 struct limiter_state {
   struct waiter {
-    caf::typed_response_promise<uint64_t> promise;
-    caf::actor_addr holder;
+    std::string holder;
+    caf::actor asker;
   };
   struct bucket {
-    uint32_t live = 0;
     double tokens = 0;
     int64_t refilled_ms = 0;
     bool refill_scheduled = false;
     std::deque<waiter> waiting;
-    std::set<uint64_t> permits;
+    std::set<std::string> holders;
   };
   limiter_settings cfg;
   std::map<std::string, bucket> keys;
-  uint64_t next_permit = 0;
-  /// Who holds which permits, for releasing them when a holder dies.
-  std::map<caf::actor_addr, std::set<std::pair<std::string, uint64_t>>> holders;
-  std::set<caf::actor_addr> dead;
   static inline const char* name = "gcstream.limiter";
 };
 
 using limiter_pointer = limiter_actor::stateful_pointer<limiter_state>;
 
-/// The limiter's behavior.
+/// The limiter's behavior, starting with `held` permits granted.
 limiter_actor::behavior_type connection_limiter(limiter_pointer self,
-                                                limiter_settings cfg);
+                                                limiter_settings cfg,
+                                                std::vector<limiter_hold> held);
 
 } // namespace gcstream

@@ -10,15 +10,24 @@ namespace gcstream {
 
 using namespace std::chrono;
 
+metrics_keep::metrics_keep(std::string tenant) {
+  m.tenant = std::move(tenant);
+  m.orderer.tenant = m.tenant;
+  m.state_since_ms = wall_ms();
+  published_ = m;
+}
+
+void metrics_keep::publish() {
+  std::lock_guard<std::mutex> g{mtx_};
+  published_ = m;
+}
+
+tenant_metrics metrics_keep::snapshot() const {
+  std::lock_guard<std::mutex> g{mtx_};
+  return published_;
+}
+
 namespace {
-
-int64_t clock_ms(metrics_pointer self) {
-  return duration_cast<milliseconds>(self->clock().now().time_since_epoch()).count();
-}
-
-int64_t wall_ms() {
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string field(const audit_event& e, const char* name) {
   for (auto& [k, v] : e.fields)
@@ -27,20 +36,19 @@ std::string field(const audit_event& e, const char* name) {
   return {};
 }
 
-void report(metrics_pointer self, std::string what,
-            std::vector<std::pair<std::string, std::string>> fields) {
-  auto& st = self->state;
-  if (st.forward)
-    self->send(st.forward, audit_event{st.m.tenant, std::move(what), std::move(fields)});
+void report(metrics_pointer self, std::string what, audit_fields fields) {
+  audit(self->state.deps.forward, self->state.keep->m.tenant, std::move(what),
+        std::move(fields));
 }
 
 void post_hook(metrics_pointer self) {
   auto& st = self->state;
-  if (st.hook_in_flight || st.hook_backing_off || st.hook_pending.empty()
-      || !st.http)
+  auto& k = *st.keep;
+  if (st.hook_in_flight || st.hook_backing_off || k.hook_pending.empty()
+      || !st.deps.http)
     return;
-  st.hook_body = std::move(st.hook_pending);
-  st.hook_pending.clear();
+  k.hook_body = std::move(k.hook_pending);
+  k.hook_pending.clear();
   http_request req;
   req.method = "POST";
   req.url = st.hook.url;
@@ -48,12 +56,12 @@ void post_hook(metrics_pointer self) {
   if (!st.hook.signing_key.empty())
     req.headers.emplace_back("X-Gcstream-Signature",
                              "sha256=" + hmac_sha256_hex(st.hook.signing_key,
-                                                         st.hook_body));
-  req.body = st.hook_body;
+                                                         k.hook_body));
+  req.body = k.hook_body;
   st.hook_in_flight = true;
-  st.hook_last_sent = clock_ms(self);
-  st.http->submit(std::move(req),
-                  http_reply_to<metrics_actor>(self, ++st.hook_request));
+  k.hook_last_sent = now_ms(self);
+  st.deps.http->submit(std::move(req),
+                       http_reply_to<metrics_actor>(self, ++st.hook_request));
 }
 
 // Queues the newest snapshot for the webhook (replacing one that waits).
@@ -61,12 +69,12 @@ void snapshot(metrics_pointer self) {
   auto& st = self->state;
   if (st.hook.url.empty())
     return;
-  st.hook_pending = health_snapshot_json(st.m, wall_ms());
+  st.keep->hook_pending = health_snapshot_json(st.keep->m, wall_ms());
   post_hook(self);
 }
 
 void set_state(metrics_pointer self, std::string state, std::string reason) {
-  auto& m = self->state.m;
+  auto& m = self->state.keep->m;
   if (m.state == state && m.reason == reason)
     return;
   m.state = std::move(state);
@@ -76,42 +84,42 @@ void set_state(metrics_pointer self, std::string state, std::string reason) {
 }
 
 void open_gap(metrics_pointer self) {
-  auto& st = self->state;
-  if (st.in_gap)
+  auto& k = *self->state.keep;
+  if (k.in_gap)
     return;
-  st.in_gap = true;
-  st.gap_start = clock_ms(self);
-  st.gap_start_wall = wall_ms();
-  st.m.gap_since_ms = st.gap_start_wall;
+  k.in_gap = true;
+  k.gap_start = now_ms(self);
+  k.gap_start_wall = wall_ms();
+  k.m.gap_since_ms = k.gap_start_wall;
 }
 
 void close_gap(metrics_pointer self) {
-  auto& st = self->state;
-  auto now = clock_ms(self);
-  if (st.lost_socket_at >= 0) {
-    st.m.last_reconnect_s = double(now - st.lost_socket_at) / 1000.0;
-    st.m.reconnect_latency.observe(st.m.last_reconnect_s);
-    st.lost_socket_at = -1;
+  auto& k = *self->state.keep;
+  auto now = now_ms(self);
+  if (k.lost_socket_at >= 0) {
+    k.m.last_reconnect_s = double(now - k.lost_socket_at) / 1000.0;
+    k.m.reconnect_latency.observe(k.m.last_reconnect_s);
+    k.lost_socket_at = -1;
   }
-  if (!st.in_gap)
+  if (!k.in_gap)
     return;
-  auto len_ms = now - st.gap_start;
+  auto len_ms = now - k.gap_start;
   auto len_s = double(len_ms) / 1000.0;
-  auto missed = st.m.event_rate * len_s;
-  st.m.gap_length.observe(len_s);
-  st.m.last_gap_s = len_s;
-  st.m.estimated_missed += missed;
+  auto missed = k.m.event_rate * len_s;
+  k.m.gap_length.observe(len_s);
+  k.m.last_gap_s = len_s;
+  k.m.estimated_missed += missed;
   report(self, "gap_closed",
-         {{"start_ms", std::to_string(st.gap_start_wall)},
-          {"end_ms", std::to_string(st.gap_start_wall + len_ms)},
+         {{"start_ms", std::to_string(k.gap_start_wall)},
+          {"end_ms", std::to_string(k.gap_start_wall + len_ms)},
           {"length_ms", std::to_string(len_ms)},
           {"estimated_missed", std::to_string(static_cast<int64_t>(missed + 0.5))}});
-  st.in_gap = false;
-  st.m.gap_since_ms = 0;
+  k.in_gap = false;
+  k.m.gap_since_ms = 0;
 }
 
 void on_audit(metrics_pointer self, const audit_event& e) {
-  auto& st = self->state;
+  auto& st = *self->state.keep;
   auto& m = st.m;
   const auto& what = e.event;
   if (what == "connected") {
@@ -126,7 +134,7 @@ void on_audit(metrics_pointer self, const audit_event& e) {
     if (st.open_sockets > 0)
       --st.open_sockets;
     if (field(e, "requested") != "true" && st.lost_socket_at < 0)
-      st.lost_socket_at = clock_ms(self);
+      st.lost_socket_at = now_ms(self);
     if (st.open_sockets == 0)
       open_gap(self);
   } else if (what == "session_started") {
@@ -154,38 +162,89 @@ void on_audit(metrics_pointer self, const audit_event& e) {
   } else if (what == "tenant_failed") {
     set_state(self, "failed", field(e, "reason"));
   } else if (what == "tenant_stopped") {
+    auto n = field(e, "undelivered");
+    m.undelivered_at_stop = n.empty() ? 0 : std::stoull(n);
     set_state(self, "stopped", "");
+  } else if (what == "actor_restarted") {
+    ++m.restarts[field(e, "kind")];
+  } else if (what == "journal_failed" && field(e, "operation") == "append") {
+    m.problem = "the journal cannot store events: " + field(e, "error");
+    snapshot(self);
+  } else if (what == "journal_recovered") {
+    m.problem.clear();
+    snapshot(self);
+  }
+}
+
+// Reads the audit queue: each event counts, then goes to the process's
+// queue; only then is it taken off (a successor reads what is left).
+void take_audits(metrics_pointer self) {
+  auto& st = self->state;
+  if (!st.deps.queue)
+    return;
+  if (auto lost = st.deps.queue->take_lost(); lost > 0) {
+    st.keep->m.audit_lost += lost;
+    report(self, "audit_gap", {{"lost", std::to_string(lost)},
+                               {"queue", "tenant"}});
+  }
+  for (;;) {
+    auto run = st.deps.queue->peek();
+    if (run.events.empty())
+      break;
+    for (auto& e : run.events) {
+      on_audit(self, e);
+      if (st.deps.forward)
+        st.deps.forward->post(e);
+    }
+    st.deps.queue->ack(run);
+  }
+  st.keep->publish();
+}
+
+void read_shared(metrics_pointer self) {
+  auto& st = self->state;
+  auto& m = st.keep->m;
+  if (st.deps.inbox) {
+    m.inbox_buffered = st.deps.inbox->buffered_events();
+    m.inbox_dropped = st.deps.inbox->dropped_events();
+    m.last_frame_ms = st.deps.inbox->last_frame_ms();
+  }
+  if (st.deps.budget) {
+    m.held = st.deps.budget->held();
+    m.held_cap = st.deps.budget->cap();
+    m.reading_paused = st.deps.budget->blocked();
+    m.paused_s = double(st.deps.budget->blocked_ms()) / 1000.0;
   }
 }
 
 void poll(metrics_pointer self) {
+  read_shared(self);
   auto& st = self->state;
-  if (st.inbox) {
-    st.m.inbox_buffered = st.inbox->buffered_events();
-    st.m.inbox_dropped = st.inbox->dropped_events();
-    st.m.last_frame_ms = st.inbox->last_frame_ms();
-  }
-  if (!st.supervisor)
+  auto orderer = st.deps.orderer ? st.deps.orderer() : caf::actor{};
+  if (!orderer) {
+    st.keep->publish();
     return;
-  self->request(st.supervisor, seconds{2}, stats_atom::value)
+  }
+  self->request(orderer, seconds{2}, stats_atom::value)
     .then(
       [=](const orderer_stats& os) {
-        auto& st = self->state;
-        auto now = clock_ms(self);
-        if (st.last_tick != 0 && now > st.last_tick
-            && os.received >= st.last_received) {
-          auto rate = double(os.received - st.last_received) * 1000.0
-                      / double(now - st.last_tick);
+        auto& k = *self->state.keep;
+        auto now = now_ms(self);
+        if (k.last_tick != 0 && now > k.last_tick
+            && os.received >= k.last_received) {
+          auto rate = double(os.received - k.last_received) * 1000.0
+                      / double(now - k.last_tick);
           // A smoothed rate: a gap's estimate uses the rate before it.
-          if (!st.in_gap)
-            st.m.event_rate = st.m.event_rate == 0 ? rate
-                                                   : 0.7 * st.m.event_rate + 0.3 * rate;
+          if (!k.in_gap)
+            k.m.event_rate = k.m.event_rate == 0 ? rate
+                                                 : 0.7 * k.m.event_rate + 0.3 * rate;
         }
-        st.last_tick = now;
-        st.last_received = os.received;
-        st.m.orderer = os;
+        k.last_tick = now;
+        k.last_received = os.received;
+        k.m.orderer = os;
+        k.publish();
       },
-      [](caf::error&) {});
+      [=](caf::error&) { self->state.keep->publish(); });
 }
 
 } // namespace
@@ -224,84 +283,94 @@ std::string health_snapshot_json(const tenant_metrics& m, int64_t now_ms) {
 }
 
 metrics_actor::behavior_type
-metrics_actor_impl(metrics_pointer self, std::string tenant,
-                   std::shared_ptr<event_inbox> inbox, audit_actor forward,
-                   std::shared_ptr<http_transport> http,
-                   health_webhook_settings hook) {
+metrics_actor_impl(metrics_pointer self, std::shared_ptr<metrics_keep> keep,
+                   metrics_deps deps, health_webhook_settings hook) {
   auto& st = self->state;
-  st.m.tenant = std::move(tenant);
-  st.m.orderer.tenant = st.m.tenant;
-  st.m.state_since_ms = wall_ms();
-  st.inbox = std::move(inbox);
-  st.forward = std::move(forward);
-  st.http = std::move(http);
+  st.keep = std::move(keep);
+  st.deps = std::move(deps);
   st.hook = std::move(hook);
+  // A snapshot the last incarnation had in flight goes again, unless a
+  // newer one waits.
+  if (!st.keep->hook_body.empty() && st.keep->hook_pending.empty())
+    st.keep->hook_pending = std::move(st.keep->hook_body);
+  st.keep->hook_body.clear();
+  if (st.deps.queue) {
+    auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+    st.deps.queue->adopt([weak] {
+      if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
+        caf::anon_send(caf::actor_cast<metrics_actor>(strong), poke_atom::value);
+    });
+  }
   self->send(self, tick_atom::value);
+  post_hook(self);
   return {
     [=](const audit_event& e) {
       on_audit(self, e);
-      if (self->state.forward)
-        self->send(self->state.forward, e);
+      if (self->state.deps.forward)
+        self->state.deps.forward->post(e);
+      self->state.keep->publish();
     },
+    [=](poke_atom) { take_audits(self); },
     [=](metrics_atom) -> caf::result<tenant_metrics> {
-      // Fresh counters for a scrape: ask the orderer (through the
-      // supervisor), answer with what is known if it does not answer.
+      // Fresh counters: ask the orderer; answer with what is known if it
+      // does not answer.
       auto& st = self->state;
-      if (st.inbox) {
-        st.m.inbox_buffered = st.inbox->buffered_events();
-        st.m.inbox_dropped = st.inbox->dropped_events();
-        st.m.last_frame_ms = st.inbox->last_frame_ms();
-      }
-      if (!st.supervisor)
-        return st.m;
+      read_shared(self);
+      auto orderer = st.deps.orderer ? st.deps.orderer() : caf::actor{};
+      if (!orderer)
+        return st.keep->m;
       auto rp = self->make_response_promise<tenant_metrics>();
-      self->request(st.supervisor, seconds{1}, stats_atom::value)
+      self->request(orderer, seconds{1}, stats_atom::value)
         .then(
           [=](const orderer_stats& os) mutable {
-            self->state.m.orderer = os;
-            rp.deliver(self->state.m);
+            self->state.keep->m.orderer = os;
+            rp.deliver(self->state.keep->m);
           },
-          [=](caf::error&) mutable { rp.deliver(self->state.m); });
+          [=](caf::error&) mutable { rp.deliver(self->state.keep->m); });
       return rp;
     },
-    [=](watch_atom, supervisor_actor sup) { self->state.supervisor = std::move(sup); },
     [=](tick_atom) {
       poll(self);
       auto& st = self->state;
       if (!st.hook.url.empty() && !st.hook_in_flight
-          && clock_ms(self) - st.hook_last_sent >= st.hook.interval.count())
+          && now_ms(self) - st.keep->hook_last_sent >= st.hook.interval.count())
         snapshot(self);
       self->delayed_send(self, seconds{1}, tick_atom::value);
     },
     [=](http_done_atom, uint64_t id, const http_response& r) {
       auto& st = self->state;
+      auto& k = *st.keep;
       if (id != st.hook_request)
         return;
       st.hook_in_flight = false;
       if (r.status >= 200 && r.status < 300) {
-        st.hook_attempt = 0;
-        ++st.hook_sent;
+        k.hook_attempt = 0;
+        ++k.hook_sent;
+        k.hook_body.clear();
         post_hook(self);
         return;
       }
-      ++st.hook_failures;
-      if (st.hook_pending.empty())
-        st.hook_pending = std::move(st.hook_body); // retry it unless newer waits
-      auto delay = std::max(full_jitter(st.hook.backoff, st.hook_attempt++, st.rng),
+      ++k.hook_failures;
+      if (k.hook_pending.empty())
+        k.hook_pending = std::move(k.hook_body); // retry it unless newer waits
+      k.hook_body.clear();
+      auto delay = std::max(full_jitter(st.hook.backoff, k.hook_attempt++, st.rng),
                             milliseconds{r.retry_after_ms});
       st.hook_backing_off = true;
       self->delayed_send(self, delay, retry_atom::value, st.hook_request);
     },
     [=](http_done_atom, uint64_t id, const caf::error&) {
       auto& st = self->state;
+      auto& k = *st.keep;
       if (id != st.hook_request)
         return;
       st.hook_in_flight = false;
-      ++st.hook_failures;
-      if (st.hook_pending.empty())
-        st.hook_pending = std::move(st.hook_body);
+      ++k.hook_failures;
+      if (k.hook_pending.empty())
+        k.hook_pending = std::move(k.hook_body);
+      k.hook_body.clear();
       st.hook_backing_off = true;
-      self->delayed_send(self, full_jitter(st.hook.backoff, st.hook_attempt++, st.rng),
+      self->delayed_send(self, full_jitter(st.hook.backoff, k.hook_attempt++, st.rng),
                          retry_atom::value, st.hook_request);
     },
     [=](retry_atom, uint64_t id) {

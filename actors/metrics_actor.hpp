@@ -1,18 +1,24 @@
 #pragma once
 
-// metrics_actor: one per tenant. It is the tenant's audit observer: every
-// actor of the tenant reports to it, it derives the metrics from those
-// reports, forwards each one to the process's audit log, and adds its own
-// (gap_closed). Once a second it asks the supervisor for the orderer's
-// counters and reads the inbox (ARCHITECTURE.md, metrics_actor, invariants
-// 3 and 5).
+// metrics_actor: one per tenant. It consumes the tenant's audit queue (every
+// actor of the tenant reports there, runtime/audit_queue.hpp), derives the
+// metrics from those reports, forwards each one to the process's audit
+// queue, and adds its own (gap_closed, audit_gap). Once a second it asks the
+// orderer for its counters and reads the inbox and the budget, and it
+// publishes a snapshot that /metrics, /healthz and hosts read without asking
+// it (ARCHITECTURE.md, metrics_actor, invariants 3 and 5).
 //
 // Takes:
-//   (audit_event)                      from the tenant's actors
-//   (metrics_atom) -> tenant_metrics   for /metrics, /healthz and hosts
-//   (watch_atom, supervisor_actor)     the supervisor to poll
+//   (poke_atom)                        the tenant's audit queue has events
+//   (audit_event)                      an event handed over directly
+//   (metrics_atom) -> tenant_metrics   fresh counters (asks the orderer)
 //   (tick_atom)                        its poll timer
 //   HTTP results and retry timers of the health webhook
+//
+// Everything it counts lives in a metrics_keep that the tenant holds: a
+// restarted metrics actor carries on with the same counters, the same gap
+// and the same webhook snapshot, and reads the audit events its predecessor
+// had not finished from the queue.
 //
 // Gaps: the time with no open socket. It starts when the last socket of the
 // tenant closes (or a session restarts after having been connected) and ends
@@ -28,30 +34,31 @@
 // X-Gcstream-Signature: sha256=<hex HMAC-SHA256 of the body> lets receivers
 // check the sender. The stream never waits for it.
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "messages/audit.hpp"
+#include "actors/actor_util.hpp"
 #include "messages/metrics.hpp"
 #include "messages/supervision.hpp"
 #include "messages/token.hpp"
 #include "runtime/backoff.hpp"
+#include "runtime/event_budget.hpp"
 #include "runtime/event_inbox.hpp"
 #include "runtime/http_transport.hpp"
 
 namespace gcstream {
 
-using watch_atom = caf::atom_constant<caf::atom("watch")>;
-
 /// The metrics actor's interface; it is also an audit_actor.
 using metrics_actor = caf::typed_actor<
   caf::reacts_to<audit_event>,
+  caf::reacts_to<poke_atom>,
   caf::replies_to<metrics_atom>::with<tenant_metrics>,
-  caf::reacts_to<watch_atom, supervisor_actor>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<http_done_atom, uint64_t, http_response>,
   caf::reacts_to<http_done_atom, uint64_t, caf::error>,
@@ -67,13 +74,12 @@ struct health_webhook_settings {
                          std::chrono::milliseconds{60000}};
 };
 
-struct metrics_state {
+/// What a metrics actor's restarts share (held by the tenant).
+class metrics_keep {
+public:
+  explicit metrics_keep(std::string tenant);
+
   tenant_metrics m;
-  audit_actor forward;
-  supervisor_actor supervisor;
-  std::shared_ptr<event_inbox> inbox;
-  std::shared_ptr<http_transport> http;
-  health_webhook_settings hook;
   bool in_gap = false;
   int64_t gap_start = 0;        // actor clock, ms
   int64_t gap_start_wall = 0;   // epoch ms
@@ -81,29 +87,54 @@ struct metrics_state {
   int64_t open_sockets = 0;
   uint64_t last_received = 0;
   int64_t last_tick = 0;
-  // The webhook: one in flight, the newest waiting.
-  bool hook_in_flight = false;
-  bool hook_backing_off = false;
+  // The webhook: the newest snapshot not yet sent, and the one in flight
+  // (sent again by a restarted actor unless a newer one waits).
   std::string hook_pending;
   std::string hook_body;
-  uint64_t hook_request = 0;
   uint32_t hook_attempt = 0;
   int64_t hook_last_sent = 0;
   uint64_t hook_sent = 0;
   uint64_t hook_failures = 0;
+
+  /// Makes `m` what snapshot() returns (any thread may read it).
+  void publish();
+  tenant_metrics snapshot() const;
+
+private:
+  mutable std::mutex mtx_;
+  tenant_metrics published_;
+};
+
+/// Where a metrics actor reads and reports.
+struct metrics_deps {
+  /// The tenant's audit queue (consumed), and the process's (forwarded to;
+  /// may be null).
+  audit_ref queue;
+  audit_ref forward;
+  std::shared_ptr<event_inbox> inbox;       // may be null
+  std::shared_ptr<event_budget> budget;     // may be null
+  std::shared_ptr<http_transport> http;     // may be null
+  /// The tenant's orderer now (may return null).
+  std::function<caf::actor()> orderer;
+};
+
+struct metrics_state {
+  std::shared_ptr<metrics_keep> keep;
+  metrics_deps deps;
+  health_webhook_settings hook;
+  bool hook_in_flight = false;
+  bool hook_backing_off = false;
+  uint64_t hook_request = 0;
   std::mt19937_64 rng{std::random_device{}()};
   static inline const char* name = "gcstream.metrics";
 };
 
 using metrics_pointer = metrics_actor::stateful_pointer<metrics_state>;
 
-/// The metrics actor's behavior. `forward` (the audit log) and `http` may be
-/// null.
+/// The metrics actor's behavior.
 metrics_actor::behavior_type
-metrics_actor_impl(metrics_pointer self, std::string tenant,
-                   std::shared_ptr<event_inbox> inbox, audit_actor forward,
-                   std::shared_ptr<http_transport> http,
-                   health_webhook_settings hook);
+metrics_actor_impl(metrics_pointer self, std::shared_ptr<metrics_keep> keep,
+                   metrics_deps deps, health_webhook_settings hook);
 
 /// The health webhook's body for a snapshot taken at `now_ms` (epoch).
 std::string health_snapshot_json(const tenant_metrics& m, int64_t now_ms);

@@ -1,13 +1,13 @@
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
-#include <limits>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/http_reply.hpp"
 #include "messages/errors.hpp"
+#include "runtime/frame_reader.hpp"
 #include "runtime/iso8601.hpp"
 
 namespace gcstream {
@@ -17,60 +17,74 @@ using json = nlohmann::json;
 
 namespace {
 
-using fields = std::vector<std::pair<std::string, std::string>>;
-
-int64_t now_ms(session_pointer self) {
-  return duration_cast<milliseconds>(self->clock().now().time_since_epoch())
-    .count();
-}
-
-int64_t wall_ms() {
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
-
-void audit(session_pointer self, std::string event, fields f = {}) {
-  if (self->state.deps.observer)
-    self->send(self->state.deps.observer,
-               audit_event{self->state.cfg.tenant, std::move(event), std::move(f)});
+void report(session_pointer self, std::string event, audit_fields f = {}) {
+  audit(self->state.deps.audit, self->state.cfg.tenant, std::move(event),
+        std::move(f));
 }
 
 std::string prefix(session_pointer self) {
   return "tenant " + self->state.cfg.tenant + ": ";
 }
 
-// A printable excerpt of a frame for the audit log: at most 100 bytes,
-// control and non-ASCII bytes escaped.
-std::string excerpt(const std::string& frame) {
-  std::string out;
-  for (size_t i = 0; i < frame.size() && i < 100; ++i) {
-    auto c = static_cast<unsigned char>(frame[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
+// -- ending -----------------------------------------------------------------
+
+// What happens to the sockets when a session ends unasked: a good open one
+// goes on feeding the inbox until the next session replaces it; the others
+// are closed. (Also run from the exit hook of a crashed session.)
+void leave_links(session_links& book, const session_deps& deps) {
+  for (auto& [id, l] : book.by_link) {
+    if (l.open && !l.dead && deps.sockets)
+      deps.sockets->leave(l.conn);
+    else if (deps.ws)
+      deps.ws->close(l.conn, 1000, "session ending");
   }
-  if (frame.size() > 100)
-    out += "...";
-  return out;
+  book.by_link.clear();
 }
 
-// Ends the session with `err`: closes its sockets, reports, quits.
+// Ends the session with `err`: its sockets are left or closed (see above),
+// then it quits.
 void finish(session_pointer self, caf::error err) {
   auto& st = self->state;
   if (st.closing)
     return;
   st.closing = true;
-  for (auto& [id, l] : st.links)
-    st.deps.ws->close(l.conn, 1000, "session ending");
+  st.book->handled = true;
+  if (st.stopping) {
+    for (auto& [id, l] : st.links)
+      st.deps.ws->close(l.conn, 1000, "tenant stopping");
+    st.book->by_link.clear();
+  } else {
+    leave_links(*st.book, st.deps);
+  }
   self->quit(std::move(err));
 }
 
 void fail(session_pointer self, errc code, const std::string& why) {
   finish(self, make_error(code, prefix(self) + why));
+}
+
+// -- tokens -----------------------------------------------------------------
+
+// Runs `then` with a current token. While the token actor restarts, the
+// request waits for the new one (the supervisor introduces it).
+void with_token(session_pointer self, std::function<void()> then) {
+  auto& st = self->state;
+  self->request(st.deps.token, st.cfg.token_timeout, token_atom::value,
+                caf::timespan{0})
+    .then(
+      [=](const access_token& t) {
+        self->state.token = t;
+        then();
+      },
+      [=](caf::error& err) {
+        if (err == caf::sec::request_receiver_down) {
+          self->state.token_waiters.push_back(then);
+          return;
+        }
+        finish(self, make_error(code_of(err) == errc::none ? errc::api_failed
+                                                            : code_of(err),
+                                prefix(self) + "no token: " + reason_of(err)));
+      });
 }
 
 // -- REST -------------------------------------------------------------------
@@ -169,11 +183,11 @@ void subscribe(session_pointer self, channel_info ch,
          std::string list;
          for (auto& r : rejected)
            list += (list.empty() ? "" : ", ") + r;
-         audit(self, "subscribed",
-               {{"channel", ch.id},
-                {"permitted", std::to_string(permitted)},
-                {"rejected", std::to_string(rejected.size())},
-                {"rejected_topics", list}});
+         report(self, "subscribed",
+                {{"channel", ch.id},
+                 {"permitted", std::to_string(permitted)},
+                 {"rejected", std::to_string(rejected.size())},
+                 {"rejected_topics", list}});
          if (permitted == 0 && !self->state.cfg.topics.empty()) {
            fail(self, errc::all_topics_rejected,
                 "the service rejected every topic: " + list);
@@ -207,7 +221,7 @@ void create_channel(session_pointer self, std::function<void(channel_info)> next
        });
 }
 
-void start(session_pointer self) {
+void start_channel(session_pointer self) {
   auto& st = self->state;
   if (st.cfg.topics.size() > 1000) {
     fail(self, errc::too_many_topics,
@@ -239,73 +253,48 @@ void connect(session_pointer self, const channel_info& ch) {
       caf::anon_send(caf::actor_cast<session_actor>(strong),
                      std::forward<decltype(xs)>(xs)...);
   };
-  auto parser = std::make_shared<envelope_parser>(st.cfg.timestamp_rules,
-                                                  st.cfg.id_body_key);
-  std::string tenant = st.cfg.tenant;
-  auto inbox = st.deps.inbox;
+  frame_reader_settings rs;
+  rs.tenant = st.cfg.tenant;
+  rs.timestamp_rules = st.cfg.timestamp_rules;
+  rs.id_body_key = st.cfg.id_body_key;
+  rs.liveness_ms =
+    std::clamp<int64_t>(st.cfg.heartbeat_timeout.count() / 20, 1, 50);
   ws_handlers h;
   h.on_open = [=] { send_to(ws_open_atom::value, link_id); };
-  // Runs on the Asio thread: only the envelope is read, the frame is kept
-  // whole and moved (not copied) into the event.
-  // Frames are news for the watchdog; telling the session once per
-  // liveness_ms is enough (and spares a message per read at full rate). The
-  // watchdog may then count a silence from up to liveness_ms (at most 5% of
-  // the timeout) before the last frame. Notices (system topics, malformed
-  // frames) always go at once.
-  const int64_t liveness_ms =
-    std::clamp<int64_t>(st.cfg.heartbeat_timeout.count() / 20, 1, 50);
-  h.on_frames = [=, told_ms = std::numeric_limits<int64_t>::min()](
-                  std::vector<frame_ref>&& frames, int64_t arrival) mutable {
-    inbox->note_frame(arrival);
-    event_batch batch;
-    batch.tenant = tenant;
-    batch.events.reserve(frames.size());
-    std::vector<frame_notice> notices;
-    envelope env;
-    for (auto& f : frames) {
-      auto& bytes = f.str();
-      auto kind = parser->parse(bytes.data(), bytes.size(), bytes.capacity(),
-                                arrival, env);
-      if (kind == frame_kind::event) {
-        batch.events.push_back(event{std::move(env.topic), std::move(env.id),
-                                     env.ts_ms, arrival, false,
-                                     std::move(f)});
-        continue;
-      }
-      frame_notice n;
-      n.kind = static_cast<uint8_t>(kind);
-      n.topic = env.topic;
-      if (kind == frame_kind::malformed)
-        n.detail = env.error + "; frame: " + excerpt(bytes);
-      notices.push_back(std::move(n));
-    }
-    uint64_t count = frames.size();
-    if (!batch.events.empty())
-      inbox->push(std::move(batch)); // kept outside the actor until acked
-    if (notices.empty() && told_ms != std::numeric_limits<int64_t>::min()
-        && arrival - told_ms < liveness_ms && arrival >= told_ms)
-      return;
-    told_ms = arrival;
-    send_to(ws_frames_atom::value, link_id, count, std::move(notices));
-  };
+  h.on_frames = frame_reader(
+    std::move(rs), st.deps.inbox, st.deps.budget,
+    [=](uint64_t count, std::vector<frame_notice>&& notices) {
+      send_to(ws_frames_atom::value, link_id, count, std::move(notices));
+    });
   h.on_closed = [=](const ws_close_info& i) {
     send_to(ws_closed_atom::value, link_id,
             ws_close_report{i.was_open, i.requested, i.remote_code,
                             i.remote_reason, i.local_code, i.error,
                             i.http_status});
   };
-  audit(self, "connecting", {{"channel", ch.id}});
+  report(self, "connecting", {{"channel", ch.id}});
   auto conn = st.deps.ws->connect(ch.connect_uri, std::move(h));
   if (!conn) {
     finish(self, make_error(code_of(conn.error()),
                             prefix(self) + reason_of(conn.error())));
     return;
   }
-  st.links[link_id] = session_state::link{*conn, ch, false};
+  st.links[link_id] = session_state::link{*conn, ch, false, false};
+  st.book->by_link[link_id] = session_links::entry{*conn, false, false};
   if (st.current == 0)
     st.current = link_id;
   else
     st.rolling_to = link_id;
+}
+
+// Closes a link after close_grace, reading it meanwhile.
+void close_later(session_pointer self, uint64_t link_id) {
+  auto& st = self->state;
+  auto it = st.links.find(link_id);
+  if (it == st.links.end() || it->second.closing)
+    return;
+  it->second.closing = true;
+  self->delayed_send(self, st.cfg.close_grace, close_atom::value, link_id);
 }
 
 void start_timers(session_pointer self) {
@@ -325,37 +314,252 @@ void schedule_resubscribe(session_pointer self) {
   self->delayed_send(self, delay, resubscribe_atom::value, st.timer_gen);
 }
 
-// Hands what waits in the inbox to the ingest actor. The inbox keeps each
-// batch until the acknowledgement; a failed batch is offered again shortly
-// (the ingest actor may be restarting).
-void drain(session_pointer self) {
-  auto& st = self->state;
-  auto inbox = st.deps.inbox;
-  for (auto& batch : inbox->take()) {
-    auto seq = batch.seq;
-    st.events += batch.events.size();
-    self->request(st.deps.ingest, caf::infinite, ingest_atom::value, std::move(batch))
-      .then([inbox](uint64_t acked) { inbox->ack(acked); },
-            [=](caf::error&) {
-              auto& failed = self->state.failed;
-              if (failed.empty())
-                self->delayed_send(self, milliseconds{100}, resend_atom::value);
-              failed.push_back(seq);
-            });
-  }
-}
-
 // The old socket goes once the new one is open: make before break.
 void rollover(session_pointer self, const std::string& why) {
   auto& st = self->state;
-  if (st.rolling_to != 0 || st.closing)
+  if (st.rolling_to != 0 || st.closing || st.stopping)
     return;
-  audit(self, "rollover_started", {{"reason", why}});
+  report(self, "rollover_started", {{"reason", why}});
   st.rolling_to = ~uint64_t{0}; // reserved until the new link exists
   create_channel(self, [=](channel_info ch) {
     self->state.rolling_to = 0;
     connect(self, ch);
   });
+}
+
+void on_open(session_pointer self, uint64_t link_id) {
+  auto& st = self->state;
+  auto it = st.links.find(link_id);
+  if (it == st.links.end() || st.closing)
+    return;
+  it->second.open = true;
+  st.book->by_link[link_id].open = true;
+  st.last_frame_ms = now_ms(self);
+  report(self, "connected", {{"channel", it->second.channel.id}});
+  if (st.resuming) {
+    st.resuming = false;
+    // The lifetime came with the channel: the background subscription
+    // below extends it by that much, and the timer keeps it extended.
+    st.channel_ttl_ms = it->second.channel.ttl_ms;
+    report(self, "channel_reused", {{"channel", it->second.channel.id}});
+    subscribe(self, it->second.channel, [](channel_info) {});
+  }
+  if (st.deps.listener)
+    self->send(st.deps.listener, channel_atom::value, it->second.channel);
+  if (!st.opened_once) {
+    st.opened_once = true;
+    // Sockets an earlier session left behind: this one carries the stream
+    // now; theirs go after the grace (what they still carry arrives).
+    if (st.deps.sockets && st.deps.sockets->left() > 0)
+      self->delayed_send(self, st.cfg.close_grace, close_atom::value,
+                         uint64_t{0});
+  }
+  if (link_id == st.rolling_to) {
+    // The new socket is up: now the old one may go.
+    auto old = st.current;
+    st.current = link_id;
+    st.rolling_to = 0;
+    close_later(self, old);
+    report(self, "rollover_finished", {{"channel", it->second.channel.id}});
+  }
+  start_timers(self);
+}
+
+void on_notices(session_pointer self, uint64_t link_id,
+                std::vector<frame_notice>& notices) {
+  auto& st = self->state;
+  if (st.links.count(link_id) == 0)
+    return;
+  if (link_id == st.current)
+    st.last_frame_ms = now_ms(self);
+  for (auto& n : notices) {
+    switch (static_cast<frame_kind>(n.kind)) {
+      case frame_kind::malformed:
+        ++st.malformed;
+        report(self, "malformed_frame", {{"detail", n.detail}});
+        break;
+      case frame_kind::socket_closing:
+        if (link_id == st.current)
+          rollover(self, "socket_closing");
+        break;
+      case frame_kind::no_longer_subscribed:
+        if (link_id == st.current)
+          rollover(self, "no_longer_subscribed");
+        break;
+      case frame_kind::token_revoked:
+        report(self, "token_revoked", {});
+        self->send(st.deps.token, invalidate_atom::value, st.token.generation(),
+                   std::string{"token_revoked"});
+        with_token(self, [] {});
+        break;
+      default:
+        break; // heartbeats and pongs only prove the socket is alive
+    }
+  }
+}
+
+void on_closed(session_pointer self, uint64_t link_id, const ws_close_report& r) {
+  auto& st = self->state;
+  auto it = st.links.find(link_id);
+  if (it == st.links.end())
+    return;
+  auto ch = it->second.channel;
+  st.links.erase(it);
+  st.book->by_link.erase(link_id);
+  std::string how = "remote " + std::to_string(r.remote_code)
+                    + (r.remote_reason.empty() ? "" : " " + r.remote_reason)
+                    + (r.local_code ? ", local " + std::to_string(r.local_code) : "")
+                    + (r.error.empty() ? "" : ", " + r.error);
+  report(self, "disconnected",
+         {{"channel", ch.id},
+          {"code", std::to_string(r.remote_code)},
+          {"local_code", std::to_string(r.local_code)},
+          {"reason", how},
+          {"requested", r.requested ? "true" : "false"}});
+  if (st.closing || st.stopping || (r.requested && link_id != st.current))
+    return; // the old socket of a rollover, or our own end
+  if (link_id != st.current && link_id != st.rolling_to)
+    return; // an old socket the service closed first
+  if (link_id == st.current && st.rolling_to != 0) {
+    // The old socket went before the new one opened: wait for the new
+    // one (the gap is measured downstream).
+    st.current = 0;
+    return;
+  }
+  if (link_id == st.rolling_to) {
+    // The rollover's new socket failed: the old one still streams.
+    st.rolling_to = 0;
+    if (st.current != 0)
+      return;
+  }
+  if (!r.was_open && st.resuming && r.http_status == 404) {
+    // The earlier channel is gone (expired, evicted): a new one.
+    st.resuming = false;
+    st.current = 0;
+    report(self, "channel_gone", {{"channel", ch.id}});
+    create_channel(self, [=](channel_info fresh) { connect(self, fresh); });
+    return;
+  }
+  if (!r.was_open) {
+    fail(self, errc::connect_failed,
+         "cannot open the socket of channel " + ch.id + ": "
+           + (r.http_status ? "HTTP " + std::to_string(r.http_status) + ", " : "")
+           + r.error);
+    return;
+  }
+  if (r.local_code == 1009) {
+    fail(self, errc::socket_closed,
+         "a frame exceeded the maximum message size; channel " + ch.id);
+    return;
+  }
+  fail(self, errc::socket_closed,
+       "the socket of channel " + ch.id + " closed (" + how + ")");
+}
+
+void on_watchdog(session_pointer self, uint64_t gen) {
+  auto& st = self->state;
+  if (gen != st.timer_gen || st.closing || st.stopping)
+    return;
+  auto now = now_ms(self);
+  // A socket paused because the tenant's buffer is full is silent by our
+  // own doing: that is no stall.
+  if (st.deps.budget && st.deps.budget->blocked())
+    st.last_frame_ms = now;
+  auto silent = now - st.last_frame_ms;
+  if (silent >= st.cfg.heartbeat_timeout.count()) {
+    // TCP may still say all is well: the socket is dead all the same.
+    if (auto it = st.links.find(st.current); it != st.links.end()) {
+      st.deps.ws->abort(it->second.conn);
+      st.book->by_link[st.current].dead = true;
+    }
+    fail(self, errc::heartbeat_timeout,
+         "no frame for " + std::to_string(silent) + " ms (timeout "
+           + std::to_string(st.cfg.heartbeat_timeout.count()) + " ms)");
+    return;
+  }
+  // Check again exactly when the silence would reach the timeout: one
+  // timer per timeout while frames flow, and a stall is seen on time.
+  auto due = milliseconds{st.cfg.heartbeat_timeout.count() - silent};
+  self->delayed_send(self, std::max(due, milliseconds{1}), watchdog_atom::value,
+                     gen);
+}
+
+// -- the hand-off to the orderer ---------------------------------------------
+
+void maybe_end_stop(session_pointer self) {
+  auto& st = self->state;
+  if (st.stopping && !st.closing && st.in_flight == 0 && st.failed.empty()
+      && st.deps.inbox->empty())
+    finish(self, caf::none);
+}
+
+// Hands what waits in the inbox to the orderer: at most ingest_window
+// batches out at once, each with a deadline. The inbox keeps each batch
+// until the acknowledgement; a batch that fails is offered again (at once
+// to a new orderer, after a growing delay otherwise).
+void drain(session_pointer self) {
+  auto& st = self->state;
+  if (!st.deps.ingest || st.closing)
+    return;
+  auto room = st.cfg.ingest_window > st.in_flight
+                ? st.cfg.ingest_window - st.in_flight
+                : 0;
+  if (room == 0)
+    return;
+  auto inbox = st.deps.inbox;
+  auto gen = st.ingest_gen;
+  for (auto& batch : inbox->take(room)) {
+    auto seq = batch.seq;
+    st.events += batch.events.size();
+    ++st.in_flight;
+    self->request(st.deps.ingest, st.cfg.ingest_timeout, ingest_atom::value,
+                  std::move(batch))
+      .then(
+        [=](uint64_t acked) {
+          auto& st = self->state;
+          inbox->ack(acked);
+          if (gen != st.ingest_gen)
+            return; // counted out when the orderer was replaced
+          --st.in_flight;
+          st.retry_ms = 0;
+          drain(self);
+          maybe_end_stop(self);
+        },
+        [=](caf::error& err) {
+          auto& st = self->state;
+          if (gen != st.ingest_gen)
+            return;
+          --st.in_flight;
+          if (err == caf::sec::request_receiver_down) {
+            // The orderer died; its successor gets this batch when the
+            // supervisor introduces it (retry_all).
+            return;
+          }
+          if (st.failed.empty()) {
+            st.retry_ms = std::clamp<int64_t>(st.retry_ms * 2, 100, 5000);
+            self->delayed_send(self, milliseconds{st.retry_ms},
+                               resend_atom::value);
+          }
+          st.failed.push_back(seq);
+        });
+  }
+}
+
+void stop(session_pointer self, caf::timespan deadline) {
+  auto& st = self->state;
+  if (st.stopping || st.closing)
+    return;
+  st.stopping = true;
+  ++st.timer_gen; // no more pings, watchdogs or resubscriptions
+  // Reading stops: once the close is sent, the transport hands over nothing
+  // more, and what it read is in the inbox.
+  for (auto& [id, l] : st.links)
+    st.deps.ws->close(l.conn, 1000, "tenant stopping");
+  if (st.deps.sockets)
+    st.deps.sockets->close_left(1000, "tenant stopping");
+  self->delayed_send(self, deadline, timeout_atom::value);
+  drain(self);
+  maybe_end_stop(self);
 }
 
 } // namespace
@@ -366,150 +570,30 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.deps = std::move(deps);
-  // Asked to stop (its supervisor stops the tenant): close the sockets
-  // first, so that the service sees an orderly goodbye. (A kill cannot be
-  // trapped: its sockets end when the service closes them or the next
-  // session takes the channel.)
+  st.book = std::make_shared<session_links>();
+  // Asked to stop by an exit message (its supervisor goes): end as for a
+  // failure. A kill or an exception cannot be trapped: the exit hook below
+  // leaves its good sockets to the next session and closes the rest.
   self->set_exit_handler([=](caf::exit_msg& msg) { finish(self, msg.reason); });
+  self->attach_functor([book = st.book, deps = st.deps](const caf::error&) {
+    if (!book->handled)
+      leave_links(*book, deps);
+  });
   // Take over the tenant's inbox: what a crashed predecessor had in flight
   // is offered again.
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
   st.deps.inbox->adopt([weak] {
     if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
-      caf::anon_send(caf::actor_cast<session_actor>(strong), drain_atom::value);
+      caf::anon_send(caf::actor_cast<session_actor>(strong), poke_atom::value);
   });
-  self->request(st.deps.token, st.cfg.token_timeout, token_atom::value,
-                caf::timespan{0})
-    .then(
-      [=](const access_token& t) {
-        self->state.token = t;
-        start(self);
-      },
-      [=](caf::error& err) {
-        finish(self, make_error(code_of(err) == errc::none ? errc::api_failed
-                                                            : code_of(err),
-                                prefix(self) + "no token: " + reason_of(err)));
-      });
+  if (!st.cfg.drain_only) // a drain-only session waits for its stop
+    with_token(self, [=] { start_channel(self); });
   return {
-    [=](ws_open_atom, uint64_t link_id) {
-      auto& st = self->state;
-      auto it = st.links.find(link_id);
-      if (it == st.links.end() || st.closing)
-        return;
-      it->second.open = true;
-      st.last_frame_ms = now_ms(self);
-      audit(self, "connected", {{"channel", it->second.channel.id}});
-      if (st.resuming) {
-        st.resuming = false;
-        // The lifetime came with the channel: the background subscription
-        // below extends it by that much, and the timer keeps it extended.
-        st.channel_ttl_ms = it->second.channel.ttl_ms;
-        audit(self, "channel_reused", {{"channel", it->second.channel.id}});
-        subscribe(self, it->second.channel, [](channel_info) {});
-      }
-      if (st.deps.listener)
-        self->send(st.deps.listener, channel_atom::value, it->second.channel);
-      if (link_id == st.rolling_to) {
-        // The new socket is up: now the old one may go.
-        auto old = st.current;
-        st.current = link_id;
-        st.rolling_to = 0;
-        if (auto o = st.links.find(old); o != st.links.end())
-          st.deps.ws->close(o->second.conn, 1000, "rollover");
-        audit(self, "rollover_finished", {{"channel", it->second.channel.id}});
-      }
-      start_timers(self);
-    },
+    [=](ws_open_atom, uint64_t link_id) { on_open(self, link_id); },
     [=](ws_frames_atom, uint64_t link_id, uint64_t,
-        std::vector<frame_notice>& notices) {
-      auto& st = self->state;
-      if (st.links.count(link_id) == 0)
-        return;
-      if (link_id == st.current)
-        st.last_frame_ms = now_ms(self);
-      for (auto& n : notices) {
-        switch (static_cast<frame_kind>(n.kind)) {
-          case frame_kind::malformed:
-            ++st.malformed;
-            audit(self, "malformed_frame", {{"detail", n.detail}});
-            break;
-          case frame_kind::socket_closing:
-            if (link_id == st.current)
-              rollover(self, "socket_closing");
-            break;
-          case frame_kind::no_longer_subscribed:
-            if (link_id == st.current)
-              rollover(self, "no_longer_subscribed");
-            break;
-          case frame_kind::token_revoked: {
-            audit(self, "token_revoked", {});
-            self->send(st.deps.token, invalidate_atom::value,
-                       st.token.generation(), std::string{"token_revoked"});
-            self->request(st.deps.token, st.cfg.token_timeout,
-                          token_atom::value, caf::timespan{0})
-              .then([=](const access_token& t) { self->state.token = t; },
-                    [=](caf::error& err) {
-                      finish(self, make_error(code_of(err) == errc::none
-                                                ? errc::api_failed
-                                                : code_of(err),
-                                              prefix(self) + "no token: "
-                                                + reason_of(err)));
-                    });
-            break;
-          }
-          default:
-            break; // heartbeats and pongs only prove the socket is alive
-        }
-      }
-    },
+        std::vector<frame_notice>& notices) { on_notices(self, link_id, notices); },
     [=](ws_closed_atom, uint64_t link_id, const ws_close_report& r) {
-      auto& st = self->state;
-      auto it = st.links.find(link_id);
-      if (it == st.links.end())
-        return;
-      auto ch = it->second.channel;
-      st.links.erase(it);
-      std::string how = "remote " + std::to_string(r.remote_code)
-                        + (r.remote_reason.empty() ? "" : " " + r.remote_reason)
-                        + (r.local_code ? ", local " + std::to_string(r.local_code) : "")
-                        + (r.error.empty() ? "" : ", " + r.error);
-      audit(self, "disconnected",
-            {{"channel", ch.id},
-             {"code", std::to_string(r.remote_code)},
-             {"local_code", std::to_string(r.local_code)},
-             {"reason", how},
-             {"requested", r.requested ? "true" : "false"}});
-      if (st.closing || (r.requested && link_id != st.current))
-        return; // the old socket of a rollover, or our own end
-      if (link_id == st.current && st.rolling_to != 0) {
-        // The old socket went before the new one opened: wait for the new
-        // one (the gap is measured downstream).
-        st.current = 0;
-        return;
-      }
-      if (!r.was_open && st.resuming && r.http_status == 404) {
-        // The earlier channel is gone (expired, evicted): a new one.
-        st.resuming = false;
-        st.current = 0;
-        audit(self, "channel_gone", {{"channel", ch.id}});
-        create_channel(self, [=](channel_info fresh) { connect(self, fresh); });
-        return;
-      }
-      if (!r.was_open) {
-        fail(self, errc::connect_failed,
-             "cannot open the socket of channel " + ch.id + ": "
-               + (r.http_status ? "HTTP " + std::to_string(r.http_status) + ", "
-                                : "")
-               + r.error);
-        return;
-      }
-      if (r.local_code == 1009) {
-        fail(self, errc::socket_closed,
-             "a frame exceeded the maximum message size; channel " + ch.id);
-        return;
-      }
-      fail(self, errc::socket_closed, "the socket of channel " + ch.id
-                                        + " closed (" + how + ")");
+      on_closed(self, link_id, r);
     },
     [=](http_done_atom, uint64_t id, http_response& r) {
       complete(self, id, std::move(r));
@@ -525,26 +609,7 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
         st.deps.ws->send(it->second.conn, R"({"message":"ping"})");
       self->delayed_send(self, st.cfg.ping_interval, ping_atom::value, gen);
     },
-    [=](watchdog_atom, uint64_t gen) {
-      auto& st = self->state;
-      if (gen != st.timer_gen || st.closing)
-        return;
-      auto silent = now_ms(self) - st.last_frame_ms;
-      if (silent >= st.cfg.heartbeat_timeout.count()) {
-        // TCP may still say all is well: the socket is dead all the same.
-        if (auto it = st.links.find(st.current); it != st.links.end())
-          st.deps.ws->abort(it->second.conn);
-        fail(self, errc::heartbeat_timeout,
-             "no frame for " + std::to_string(silent) + " ms (timeout "
-               + std::to_string(st.cfg.heartbeat_timeout.count()) + " ms)");
-        return;
-      }
-      // Check again exactly when the silence would reach the timeout: one
-      // timer per timeout while frames flow, and a stall is seen on time.
-      auto due = milliseconds{st.cfg.heartbeat_timeout.count() - silent};
-      self->delayed_send(self, std::max(due, milliseconds{1}), watchdog_atom::value,
-                         gen);
-    },
+    [=](watchdog_atom, uint64_t gen) { on_watchdog(self, gen); },
     [=](resubscribe_atom, uint64_t gen) {
       auto& st = self->state;
       if (gen != st.timer_gen || st.closing)
@@ -554,22 +619,59 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
         return;
       // Subscribing again keeps the channel alive; no reconnect.
       subscribe(self, it->second.channel, [=](channel_info) {
-        audit(self, "channel_extended", {});
+        report(self, "channel_extended", {});
         schedule_resubscribe(self);
       });
     },
-    [=](drain_atom) { drain(self); },
+    [=](close_atom, uint64_t link_id) {
+      auto& st = self->state;
+      if (link_id == 0) {
+        if (st.deps.sockets)
+          st.deps.sockets->close_left(1000, "replaced by a new session");
+        return;
+      }
+      if (auto it = st.links.find(link_id); it != st.links.end())
+        st.deps.ws->close(it->second.conn, 1000, "rollover");
+    },
+    [=](poke_atom) { drain(self); },
     [=](ingest_atom, ingest_actor next) {
       // The orderer restarted: what it had not acknowledged goes to the new
-      // one now.
-      self->state.deps.ingest = std::move(next);
-      self->send(self, resend_atom::value);
+      // one now, first.
+      auto& st = self->state;
+      st.deps.ingest = std::move(next);
+      ++st.ingest_gen;
+      st.failed.clear();
+      st.in_flight = 0;
+      st.deps.inbox->retry_all();
+    },
+    [=](token_atom, token_actor next) {
+      auto& st = self->state;
+      st.deps.token = std::move(next);
+      auto waiters = std::move(st.token_waiters);
+      st.token_waiters.clear();
+      for (auto& w : waiters)
+        with_token(self, w);
+    },
+    [=](adopt_atom, channel_listener next) {
+      auto& st = self->state;
+      st.deps.listener = std::move(next);
+      if (auto it = st.links.find(st.current);
+          it != st.links.end() && it->second.open && st.deps.listener)
+        self->send(st.deps.listener, channel_atom::value, it->second.channel);
     },
     [=](resend_atom) {
-      auto failed = std::move(self->state.failed);
-      self->state.failed.clear();
+      auto& st = self->state;
+      auto failed = std::move(st.failed);
+      st.failed.clear();
       for (auto seq : failed)
-        self->state.deps.inbox->retry(seq);
+        st.deps.inbox->retry(seq);
+    },
+    [=](stop_atom, caf::timespan deadline) { stop(self, deadline); },
+    [=](timeout_atom) {
+      // The stop's deadline: what is still in the inbox stays there (and is
+      // counted by the supervisor).
+      if (self->state.stopping)
+        finish(self, caf::none);
     },
   };
 }

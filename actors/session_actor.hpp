@@ -3,23 +3,29 @@
 // session_actor: owns one notification channel and its WebSocket.
 //
 // Takes (besides its own timers and HTTP results):
-//   (ws_open_atom, link)                         a socket opened
-//   (ws_frames_atom, link, count, notices)       frames arrived (parsed on the
-//                                                Asio thread; the events went
-//                                                to the tenant's event_inbox)
-//   (drain_atom)                                 the inbox has events
-//   (ws_closed_atom, link, report)               a socket ended
-//   (ingest_atom, ingest_actor)                  the orderer restarted: hand
-//                                                events (and what the old
-//                                                one never acknowledged) to
-//                                                this one
+//   (ws_open_atom, link)                  a socket opened
+//   (ws_frames_atom, link, count, notices) frames arrived (read on the Asio
+//                                         thread by runtime/frame_reader: the
+//                                         events went to the tenant's inbox)
+//   (ws_closed_atom, link, report)        a socket ended
+//   (poke_atom)                           the inbox has events
+//   (ingest_atom, ingest_actor)           the orderer restarted: hand it what
+//                                         the old one never acknowledged
+//   (token_atom, token_actor)             the token actor restarted
+//   (adopt_atom, channel_listener)        a restarted supervisor took over
+//   (stop_atom, deadline)                 the tenant stops: stop reading, hand
+//                                         what the inbox holds to the orderer,
+//                                         then end
 // Sends:
-//   (ingest_atom, batch) to the ingest actor; the inbox keeps the batch until
-//   acknowledged, and survives the session
-//   (channel_atom, channel_info) to its listener whenever its channel changes
-//   audit_event to the observer: connecting, subscribed, connected,
-//   disconnected, rollover_started, rollover_finished, malformed_frame,
-//   token_revoked
+//   (ingest_atom, batch) to the orderer: at most ingest_window batches at
+//   once, each with the ingest_timeout deadline; the inbox keeps each batch
+//   until acknowledged (and survives the session), and a batch that fails
+//   is offered again
+//   (channel_atom, channel_info) to its supervisor whenever its channel
+//   changes
+//   audit events: connecting, subscribed, connected, disconnected,
+//   rollover_started, rollover_finished, malformed_frame, token_revoked,
+//   channel_reused, channel_gone, channel_extended
 // Asks the token actor for tokens, and reports 401s and token_revoked to it.
 //
 // States:
@@ -28,14 +34,22 @@
 //                                         -> upgrade refused 404: create
 //         -> create channel -> subscribe (ignoreErrors) -> connect -> open
 //   open: ping every ping_interval; no frame for heartbeat_timeout = dead
+//         (unless the tenant's budget stopped reading: that is no stall)
 //   open --socket_closing / no_longer_subscribed--> rollover: a NEW channel,
-//         subscribed and connected, THEN the old socket is closed (make
-//         before break; duplicates of the overlap are removed downstream)
+//         subscribed and connected, THEN the old socket is closed after
+//         close_grace (make before break; duplicates of the overlap are
+//         removed downstream)
 //   open --before the channel expires--> subscribe again (no reconnect)
 //   open --token_revoked--> invalidate the token, fetch a new one, carry on
-//   any failure -> quit with the reason (retriable or fatal, close code and
+//   stop -> close the sockets (reading stops), drain the inbox -> end
+//   any failure -> end with the reason (retriable or fatal, close code and
 //   reason in the text). The session never decides when to retry: its
 //   supervisor does.
+// Ending: a socket that is still good (the session ends for another reason,
+// or crashes) is left to the next session (runtime/tenant_sockets.hpp),
+// which closes it once its own is open; a socket still being set up is
+// closed. A session that crashes (a kill, an exception) does the same from
+// its exit hook.
 
 #include <chrono>
 #include <functional>
@@ -47,12 +61,14 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "messages/audit.hpp"
+#include "actors/actor_util.hpp"
 #include "messages/session.hpp"
 #include "messages/token.hpp"
 #include "runtime/envelope.hpp"
+#include "runtime/event_budget.hpp"
 #include "runtime/event_inbox.hpp"
 #include "runtime/http_transport.hpp"
+#include "runtime/tenant_sockets.hpp"
 #include "runtime/ws_transport.hpp"
 
 namespace gcstream {
@@ -73,23 +89,39 @@ struct session_settings {
   std::vector<timestamp_rule> timestamp_rules = default_timestamp_rules();
   /// eventBody field used as the event id when CorrelationId is absent.
   std::string id_body_key;
+  /// A socket the session closes itself is read this long first (after the
+  /// socket that replaces it opened), so that what the service wrote to it
+  /// arrives.
+  std::chrono::milliseconds close_grace{1000};
+  /// Batches handed to the orderer and not yet acknowledged, at most.
+  size_t ingest_window = 4;
+  /// A batch the orderer did not acknowledge within this is offered again.
+  std::chrono::milliseconds ingest_timeout{10000};
   /// A channel of an earlier session to reconnect to, if it still exists.
   channel_info resume;
+  /// Only hand what the inbox holds to the orderer, then end (a stopping
+  /// tenant with no session left).
+  bool drain_only = false;
 };
 
 /// The typed interface of a session.
 using session_actor = caf::typed_actor<
   caf::reacts_to<ws_open_atom, uint64_t>,
   caf::reacts_to<ws_frames_atom, uint64_t, uint64_t, std::vector<frame_notice>>,
-  caf::reacts_to<drain_atom>,
+  caf::reacts_to<poke_atom>,
   caf::reacts_to<ws_closed_atom, uint64_t, ws_close_report>,
   caf::reacts_to<http_done_atom, uint64_t, http_response>,
   caf::reacts_to<http_done_atom, uint64_t, caf::error>,
   caf::reacts_to<ping_atom, uint64_t>,
   caf::reacts_to<watchdog_atom, uint64_t>,
   caf::reacts_to<resubscribe_atom, uint64_t>,
+  caf::reacts_to<close_atom, uint64_t>,
   caf::reacts_to<resend_atom>,
-  caf::reacts_to<ingest_atom, ingest_actor>>;
+  caf::reacts_to<ingest_atom, ingest_actor>,
+  caf::reacts_to<token_atom, token_actor>,
+  caf::reacts_to<adopt_atom, channel_listener>,
+  caf::reacts_to<stop_atom, caf::timespan>,
+  caf::reacts_to<timeout_atom>>;
 
 /// What a session shares with the rest of its tenant and process.
 struct session_deps {
@@ -100,7 +132,23 @@ struct session_deps {
   /// The tenant's inbox: shared by its successive sessions.
   std::shared_ptr<event_inbox> inbox;
   channel_listener listener; // may be null
-  audit_actor observer;      // may be null
+  audit_ref audit;           // may be null
+  /// The tenant's budget (may be null): reading stops when it is full.
+  std::shared_ptr<event_budget> budget;
+  /// Where sockets left behind go (may be null: they are closed).
+  std::shared_ptr<tenant_sockets> sockets;
+};
+
+/// The session's sockets, as its exit hook needs them (it outlives the
+/// state).
+struct session_links {
+  struct entry {
+    uint64_t conn = 0;
+    bool open = false;
+    bool dead = false; // known broken: not worth leaving to a successor
+  };
+  std::map<uint64_t, entry> by_link;
+  bool handled = false; // the session ended them itself
 };
 
 /// State of a session.
@@ -110,24 +158,34 @@ struct session_state {
     uint64_t conn = 0; // the transport's id
     channel_info channel;
     bool open = false;
+    bool closing = false; // closes after close_grace
   };
 
   session_settings cfg;
   session_deps deps;
   access_token token;
+  /// Continuations waiting for a token while the token actor restarts.
+  std::vector<std::function<void()>> token_waiters;
   uint64_t next_call = 0;
   std::map<uint64_t, std::function<void(caf::expected<http_response>)>> calls;
   uint64_t next_link = 0;
   std::map<uint64_t, link> links;
+  std::shared_ptr<session_links> book;
   uint64_t current = 0;      // link id of the socket in use
   uint64_t rolling_to = 0;   // link id of the rollover's new socket
   bool closing = false;      // the session is ending
   bool resuming = false;     // connecting to an earlier session's channel
+  bool stopping = false;     // the tenant stops: drain, then end
+  bool opened_once = false;  // a socket of this session opened
   int64_t last_frame_ms = 0; // actor clock
   uint64_t timer_gen = 0;
   int64_t channel_ttl_ms = 0;
-  /// Batches the ingest actor failed to take, offered again shortly.
+  /// Batches out to the orderer, and those that failed (offered again
+  /// after retry_ms).
+  size_t in_flight = 0;
+  uint64_t ingest_gen = 0; // bumped when the orderer is replaced
   std::vector<uint64_t> failed;
+  int64_t retry_ms = 0;
   uint64_t events = 0;
   uint64_t malformed = 0;
   static inline const char* name = "gcstream.session";

@@ -12,183 +12,225 @@ using namespace std::chrono;
 
 namespace {
 
-int64_t now_ms(supervisor_pointer self) {
-  return duration_cast<milliseconds>(self->clock().now().time_since_epoch())
-    .count();
+supervisor_keep& keep_of(supervisor_pointer self) {
+  return self->state.core->sup;
 }
 
-void audit(supervisor_pointer self, std::string event,
-           std::vector<std::pair<std::string, std::string>> f = {}) {
-  if (self->state.observer)
-    self->send(self->state.observer,
-               audit_event{self->state.cfg.tenant, std::move(event), std::move(f)});
+void publish(supervisor_pointer self) {
+  auto& k = keep_of(self);
+  auto h = k.live;
+  h.supervisor = caf::actor_cast<caf::actor>(self);
+  self->state.core->publish(k.status, h);
+}
+
+void report(supervisor_pointer self, std::string event, audit_fields f = {}) {
+  auto& core = *self->state.core;
+  audit(core.audit, core.id, std::move(event), std::move(f));
 }
 
 void set_state(supervisor_pointer self, std::string state, std::string reason) {
-  auto& s = self->state.status;
+  auto& s = keep_of(self).status;
   s.state = std::move(state);
   s.reason = std::move(reason);
+  publish(self);
 }
+
+ingest_actor ingest_of(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  if (core.orderer)
+    return caf::actor_cast<ingest_actor>(core.sup.live.orderer);
+  return core.ingest;
+}
+
+void begin_stop(supervisor_pointer self);
+void continue_stop(supervisor_pointer self);
+void launch(supervisor_pointer self);
+void drain_orderer(supervisor_pointer self);
+
+// -- failing ------------------------------------------------------------------
 
 void fail_tenant(supervisor_pointer self, caf::error err) {
-  auto why = reason_of(err).empty() ? caf::to_string(err) : reason_of(err);
+  auto& k = keep_of(self);
+  if (k.failed)
+    return;
+  auto why = reason_of(err).empty() ? self->system().render(err) : reason_of(err);
+  k.failed = true;
+  k.failure = std::move(err);
   set_state(self, "failed", why);
-  audit(self, "tenant_failed", {{"reason", why}});
-  if (self->state.session)
-    self->send_exit(self->state.session, caf::exit_reason::user_shutdown);
-  self->quit(std::move(err));
+  report(self, "tenant_failed", {{"reason", why}});
+  begin_stop(self);
 }
 
-void schedule_restart(supervisor_pointer self, const std::string& why,
-                      int64_t at_least_ms = -1);
+caf::error past_limit(supervisor_pointer self, const char* kind,
+                      const restart_tracker& t, const caf::error& last) {
+  auto& core = *self->state.core;
+  return make_error(errc::restart_limit,
+                    "tenant " + core.id + ": the " + kind + " died "
+                      + std::to_string(t.recent()) + " times within "
+                      + std::to_string(t.policy().window.count() / 1000)
+                      + " s (last: " + self->system().render(last) + ")");
+}
 
-void spawn_session(supervisor_pointer self) {
-  auto& st = self->state;
-  // Take a live-channel permit first: the limiter paces the whole process.
-  self->request(st.limiter, caf::infinite, acquire_atom::value, st.cfg.limiter_key)
-    .then(
-      [=](uint64_t permit) {
-        auto& st = self->state;
-        if (st.stopping) {
-          self->send(st.limiter, release_atom::value, st.cfg.limiter_key, permit);
-          return;
-        }
-        st.permit = permit;
-        st.started_ms = now_ms(self);
-        ++st.status.sessions;
-        st.session = st.make_session(self, st.last_channel);
-        // A monitor, not a link: a session killed with exit_reason::kill
-        // must not take its supervisor along (a kill cannot be trapped).
-        self->monitor(st.session);
-        *st.child = st.session;
-        audit(self, "session_started",
-              {{"attempt", std::to_string(st.status.attempt)},
-               {"resume", st.last_channel.id}});
-      },
-      [=](caf::error& err) { schedule_restart(self, caf::to_string(err)); });
+// -- children -----------------------------------------------------------------
+
+void spawn_token(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  auto tok = core.make_token(self->system());
+  k.live.token = caf::actor_cast<caf::actor>(tok);
+  self->monitor(k.live.token);
+  if (k.live.session)
+    caf::anon_send(k.live.session, token_atom::value, tok);
+  publish(self);
+}
+
+void spawn_orderer(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (!core.orderer)
+    return;
+  auto o = self->spawn(orderer_actor_impl, core.orderer, core.audit);
+  k.live.orderer = caf::actor_cast<caf::actor>(o);
+  self->monitor(k.live.orderer);
+  if (k.live.session)
+    caf::anon_send(k.live.session, ingest_atom::value,
+                   caf::actor_cast<ingest_actor>(o));
+  publish(self);
+}
+
+void spawn_metrics(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (!core.make_metrics)
+    return;
+  k.live.metrics = core.make_metrics(self->system());
+  self->monitor(k.live.metrics);
+  publish(self);
+}
+
+void spawn_session(supervisor_pointer self, bool drain_only) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  session_start s;
+  s.resume = drain_only ? channel_info{} : k.last_channel;
+  s.token = caf::actor_cast<token_actor>(k.live.token);
+  s.ingest = ingest_of(self);
+  s.listener = caf::actor_cast<channel_listener>(self);
+  s.drain_only = drain_only;
+  k.live.session = core.make_session(self->system(), s);
+  self->monitor(k.live.session);
+  if (!drain_only) {
+    k.session_started_ms = now_ms(self);
+    ++k.status.sessions;
+    report(self, "session_started",
+           {{"attempt", std::to_string(k.status.attempt)},
+            {"resume", k.last_channel.id}});
+  }
+  publish(self);
+}
+
+// -- the session's permit -----------------------------------------------------
+
+void ask_permit(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  k.waiting_permit = true;
+  if (auto lim = core.limiter ? core.limiter->get() : limiter_actor{})
+    self->send(lim, acquire_atom::value, core.cfg.limiter_key, core.holder());
+  // else: the limiter restarts; its limiter_atom makes us ask again
+}
+
+void release_permit(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (!k.holding_permit && !k.waiting_permit)
+    return;
+  k.holding_permit = k.waiting_permit = false;
+  if (auto lim = core.limiter ? core.limiter->get() : limiter_actor{})
+    self->send(lim, release_atom::value, core.cfg.limiter_key, core.holder());
+}
+
+// -- starting sessions ---------------------------------------------------------
+
+void schedule_restart(supervisor_pointer self, const std::string& why,
+                      int64_t at_least_ms = -1) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (k.stopping)
+    return;
+  // The service's Retry-After, when it gave one, is a floor.
+  auto delay = std::max(full_jitter(core.cfg.backoff, k.status.attempt, k.rng),
+                        milliseconds{at_least_ms});
+  ++k.status.attempt;
+  set_state(self, "reconnecting", why);
+  report(self, "backoff_scheduled",
+         {{"delay_ms", std::to_string(delay.count())},
+          {"attempt", std::to_string(k.status.attempt)},
+          {"reason", why}});
+  self->delayed_send(self, delay, restart_atom::value, ++k.restart_gen);
 }
 
 // Starts a session, with a token that will not expire right away.
 void launch(supervisor_pointer self) {
-  auto& st = self->state;
-  if (st.stopping || st.session)
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (k.stopping || k.live.session || k.waiting_permit)
     return;
-  auto threshold = caf::timespan{st.cfg.token_threshold};
-  self->request(st.token, seconds{30}, expiring_atom::value, threshold)
+  auto threshold = caf::timespan{core.cfg.token_threshold};
+  auto token = caf::actor_cast<token_actor>(k.live.token);
+  self->request(token, seconds{30}, expiring_atom::value, threshold)
     .then(
       [=](bool expiring) {
         if (!expiring) {
-          spawn_session(self);
+          ask_permit(self);
           return;
         }
-        self->request(self->state.token, seconds{60}, token_atom::value, threshold)
-          .then([=](const access_token&) { spawn_session(self); },
+        auto tok = caf::actor_cast<token_actor>(keep_of(self).live.token);
+        self->request(tok, seconds{60}, token_atom::value, threshold)
+          .then([=](const access_token&) { ask_permit(self); },
                 [=](caf::error& err) {
                   if (!is_retriable(err))
                     fail_tenant(self, std::move(err));
                   else
-                    schedule_restart(self, reason_of(err));
+                    schedule_restart(self, reason_of(err).empty()
+                                             ? self->system().render(err)
+                                             : reason_of(err));
                 });
       },
-      [=](caf::error& err) { schedule_restart(self, caf::to_string(err)); });
+      [=](caf::error& err) { schedule_restart(self, self->system().render(err)); });
 }
 
-void schedule_restart(supervisor_pointer self, const std::string& why,
-                      int64_t at_least_ms) {
-  auto& st = self->state;
-  if (st.stopping)
+void on_granted(supervisor_pointer self, const std::string& holder) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (holder != core.holder())
     return;
-  // The service's Retry-After, when it gave one, is a floor.
-  auto delay = std::max(full_jitter(st.cfg.backoff, st.status.attempt, st.rng),
-                        milliseconds{at_least_ms});
-  ++st.status.attempt;
-  set_state(self, "reconnecting", why);
-  audit(self, "backoff_scheduled",
-        {{"delay_ms", std::to_string(delay.count())},
-         {"attempt", std::to_string(st.status.attempt)},
-         {"reason", why}});
-  self->delayed_send(self, delay, restart_atom::value, ++st.restart_gen);
-}
-
-// Counts a crash; true when the tenant is past its restart intensity (and
-// has been failed).
-bool crash_limit_hit(supervisor_pointer self, const std::string& what,
-                     const caf::error& reason) {
-  auto& st = self->state;
-  auto now = now_ms(self);
-  st.crashes.push_back(now);
-  while (!st.crashes.empty()
-         && now - st.crashes.front() > st.cfg.restart_window.count())
-    st.crashes.pop_front();
-  if (st.crashes.size() <= st.cfg.max_restarts)
-    return false;
-  fail_tenant(self, make_error(errc::api_failed,
-                               "tenant " + st.cfg.tenant + ": "
-                                 + std::to_string(st.crashes.size()) + " " + what
-                                 + " crashes within "
-                                 + std::to_string(st.cfg.restart_window.count()
-                                                  / 1000)
-                                 + " s (last: " + caf::to_string(reason) + ")"));
-  return true;
-}
-
-void spawn_orderer(supervisor_pointer self) {
-  auto& st = self->state;
-  st.orderer = self->spawn(orderer_actor_impl, st.keep, st.observer);
-  self->monitor(st.orderer);
-  *st.orderer_child = caf::actor_cast<caf::actor>(st.orderer);
-  if (st.session)
-    caf::anon_send(st.session, ingest_atom::value,
-                   caf::actor_cast<ingest_actor>(st.orderer));
-}
-
-// The session is gone and the tenant stops: drain the orderer, then stop it
-// (which stops its sinks), then quit.
-void finish_stop(supervisor_pointer self) {
-  auto& st = self->state;
-  auto done = [=] {
-    auto& st = self->state;
-    if (st.orderer) {
-      self->demonitor(st.orderer.address());
-      self->send_exit(st.orderer, caf::exit_reason::user_shutdown);
-      *st.orderer_child = nullptr;
-    }
-    set_state(self, "stopped", "");
-    audit(self, "tenant_stopped");
-    self->quit();
-  };
-  if (!st.orderer) {
-    done();
+  bool wanted = k.waiting_permit && !k.stopping && !k.live.session;
+  k.waiting_permit = false;
+  k.holding_permit = true;
+  if (!wanted) {
+    if (!k.live.session)
+      release_permit(self); // nobody needs it any more
     return;
   }
-  auto timeout = caf::timespan{st.cfg.drain_timeout};
-  self->request(st.orderer, timeout + seconds{1}, drain_atom::value, timeout)
-    .then(
-      [=](bool complete) {
-        if (!complete)
-          audit(self, "drain_incomplete", {});
-        done();
-      },
-      [=](caf::error&) {
-        audit(self, "drain_incomplete", {});
-        done();
-      });
+  spawn_session(self, false);
 }
+
+// -- children that end ---------------------------------------------------------
 
 void on_session_exit(supervisor_pointer self, const caf::error& reason) {
-  auto& st = self->state;
-  st.session = nullptr;
-  if (st.permit != 0) {
-    self->send(st.limiter, release_atom::value, st.cfg.limiter_key, st.permit);
-    st.permit = 0;
-  }
-  auto now = now_ms(self);
-  if (now - st.started_ms >= st.cfg.stable_after.count())
-    st.status.attempt = 0; // it was stable: start the backoff over
-  if (st.stopping) {
-    finish_stop(self);
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  k.live.session = nullptr;
+  publish(self);
+  release_permit(self);
+  if (k.stopping) {
+    continue_stop(self);
     return;
   }
+  auto now = now_ms(self);
+  if (now - k.session_started_ms >= core.cfg.stable_after.count())
+    k.status.attempt = 0; // it was stable: start the backoff over
   if (code_of(reason) != errc::none) {
     if (!is_retriable(reason)) {
       fail_tenant(self, reason);
@@ -198,114 +240,299 @@ void on_session_exit(supervisor_pointer self, const caf::error& reason) {
     return;
   }
   // Not a gcstream error: an exception, a kill, a crash. Count it.
-  if (crash_limit_hit(self, "session", reason))
+  report(self, "actor_restarted",
+         {{"kind", "session"},
+          {"reason", self->system().render(reason)},
+          {"restarts", std::to_string(k.session_crashes.total() + 1)}});
+  if (!k.session_crashes.note(now)) {
+    fail_tenant(self, past_limit(self, "session", k.session_crashes, reason));
     return;
-  schedule_restart(self, "session crashed: " + caf::to_string(reason));
+  }
+  schedule_restart(self, "session crashed: " + self->system().render(reason));
+}
+
+// A token, orderer or metrics actor died: start it again after the backoff
+// of its kind, within its restart limit.
+void on_child_exit(supervisor_pointer self, const char* kind,
+                   restart_tracker& crashes, const caf::error& reason) {
+  auto& k = keep_of(self);
+  if (code_of(reason) != errc::none && !is_retriable(reason)) {
+    // It gave up for good (refused credentials; a sink past its restart
+    // limit): so does the tenant.
+    if (std::string{kind} == "orderer")
+      k.orderer_gave_up = true; // nothing left to drain to
+    fail_tenant(self, reason);
+    return;
+  }
+  report(self, "actor_restarted",
+         {{"kind", kind},
+          {"reason", self->system().render(reason)},
+          {"restarts", std::to_string(crashes.total() + 1)}});
+  if (!crashes.note(now_ms(self))) {
+    if (std::string{kind} == "orderer")
+      k.orderer_gave_up = true;
+    fail_tenant(self, past_limit(self, kind, crashes, reason));
+    return;
+  }
+  auto delay = crashes.delay(k.rng);
+  self->delayed_send(self, delay, respawn_atom::value, std::string{kind},
+                     k.restart_gen);
+}
+
+void on_down(supervisor_pointer self, const caf::down_msg& msg) {
+  auto& k = keep_of(self);
+  if (k.live.session && msg.source == k.live.session.address()) {
+    on_session_exit(self, msg.reason);
+  } else if (k.live.token && msg.source == k.live.token.address()) {
+    k.live.token = nullptr;
+    publish(self);
+    if (!k.stopping)
+      on_child_exit(self, "token", k.token_crashes, msg.reason);
+  } else if (k.live.orderer && msg.source == k.live.orderer.address()) {
+    k.live.orderer = nullptr;
+    publish(self);
+    if (k.orderer_stopping) {
+      continue_stop(self);
+      return;
+    }
+    on_child_exit(self, "orderer", k.orderer_crashes, msg.reason);
+  } else if (k.live.metrics && msg.source == k.live.metrics.address()) {
+    k.live.metrics = nullptr;
+    publish(self);
+    on_child_exit(self, "metrics", k.metrics_crashes, msg.reason);
+  }
+}
+
+void respawn(supervisor_pointer self, const std::string& kind) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (kind == "token" && !k.live.token && !k.stopping) {
+    spawn_token(self);
+  } else if (kind == "orderer" && !k.live.orderer && !k.orderer_stopping
+             && !k.orderer_gave_up) {
+    spawn_orderer(self);
+    if (k.draining)
+      drain_orderer(self); // the drain goes on with the new one
+  } else if (kind == "metrics" && !k.live.metrics && !core.done()) {
+    spawn_metrics(self);
+  }
+}
+
+// -- stopping -----------------------------------------------------------------
+
+// The last step: what did not make it is counted, everything stops.
+void complete_stop(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  // No actor uses the kept state any more: it can be read here.
+  uint64_t undelivered = core.inbox ? core.inbox->buffered_events() : 0;
+  if (core.orderer)
+    undelivered += core.orderer->held_events();
+  k.status.undelivered = undelivered;
+  if (undelivered > 0 || (core.orderer && !k.drain_complete))
+    report(self, "drain_incomplete",
+           {{"undelivered", std::to_string(undelivered)},
+            {"journal", core.orderer && core.orderer->store
+                          ? "kept in the journal for the next start"
+                          : "none: lost with the process"}});
+  release_permit(self);
+  if (core.sockets)
+    core.sockets->close_left(1000, "tenant stopped");
+  if (k.live.token) {
+    self->demonitor(k.live.token.address());
+    self->send_exit(k.live.token, caf::exit_reason::user_shutdown);
+    k.live.token = nullptr;
+  }
+  if (k.failed) {
+    report(self, "tenant_stopped", {{"undelivered", std::to_string(undelivered)},
+                                    {"failed", "true"}});
+  } else {
+    set_state(self, "stopped", "");
+    report(self, "tenant_stopped", {{"undelivered", std::to_string(undelivered)}});
+  }
+  // The metrics actor stays: it reads the last audit events, and whoever
+  // removes the tenant stops it (a failed tenant stays visible meanwhile).
+  if (k.live.metrics)
+    self->demonitor(k.live.metrics.address());
+  publish(self);
+  core.finish();
+  self->quit(k.failed ? k.failure : caf::error{});
+}
+
+void stop_orderer(supervisor_pointer self) {
+  auto& k = keep_of(self);
+  k.orderer_stopping = true;
+  if (!k.live.orderer) {
+    complete_stop(self);
+    return;
+  }
+  // A planned stop: the orderer takes its sinks along; its down message
+  // completes the stop.
+  self->send_exit(k.live.orderer, caf::exit_reason::user_shutdown);
+}
+
+void drain_orderer(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (k.orderer_stopping) {
+    if (!k.live.orderer)
+      complete_stop(self);
+    return; // its down message completes the stop
+  }
+  if (!core.orderer || (!k.live.orderer && k.orderer_gave_up)) {
+    stop_orderer(self);
+    return;
+  }
+  if (!k.live.orderer)
+    spawn_orderer(self);
+  k.draining = true;
+  auto timeout = caf::timespan{core.cfg.drain_timeout};
+  auto orderer = caf::actor_cast<orderer_actor>(k.live.orderer);
+  self->request(orderer, timeout + seconds{1}, drain_atom::value, timeout)
+    .then(
+      [=](bool complete) {
+        keep_of(self).drain_complete = complete;
+        stop_orderer(self);
+      },
+      [=](caf::error& err) {
+        if (err == caf::sec::request_receiver_down)
+          return; // it died: its successor is asked again (respawn)
+        keep_of(self).drain_complete = false;
+        stop_orderer(self);
+      });
+}
+
+// Where a stop goes next: the session drains the inbox first, then the
+// orderer drains to the sinks.
+void continue_stop(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  auto deadline = caf::timespan{core.cfg.drain_timeout};
+  if (k.live.session) {
+    caf::anon_send(k.live.session, stop_atom::value, deadline);
+    return;
+  }
+  if (!k.draining && core.inbox && !core.inbox->empty()
+      && (core.orderer ? bool(k.live.orderer) : bool(core.ingest))) {
+    // No session left, but events wait: a session that only drains.
+    k.draining = true;
+    spawn_session(self, true);
+    caf::anon_send(k.live.session, stop_atom::value, deadline);
+    return;
+  }
+  drain_orderer(self);
+}
+
+void begin_stop(supervisor_pointer self) {
+  auto& k = keep_of(self);
+  if (k.stopping)
+    return;
+  k.stopping = true;
+  ++k.restart_gen; // cancels a pending restart
+  if (!k.failed)
+    set_state(self, "stopping", "");
+  continue_stop(self);
+}
+
+// -- starting (or taking over) --------------------------------------------------
+
+void start(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (!k.started) {
+    k.started = true;
+    k.rng.seed(core.cfg.seed != 0 ? core.cfg.seed : std::random_device{}());
+    k.status.tenant = core.id;
+    k.status.state = "starting";
+    restart_policy sessions = core.cfg.child_restarts;
+    sessions.max_restarts = core.cfg.max_restarts;
+    sessions.window = core.cfg.restart_window;
+    k.session_crashes = restart_tracker{sessions};
+    k.token_crashes = restart_tracker{core.cfg.child_restarts};
+    k.orderer_crashes = restart_tracker{core.cfg.child_restarts};
+    k.metrics_crashes = restart_tracker{core.cfg.child_restarts};
+  }
+  publish(self);
+  // Adopt what lives (a monitor of a dead actor reports it at once: it is
+  // then started again like any crashed child), start what does not.
+  auto adopt_or = [&](caf::actor& h, void (*spawn)(supervisor_pointer)) {
+    if (h)
+      self->monitor(h);
+    else
+      spawn(self);
+  };
+  if (!k.stopping || k.live.token)
+    adopt_or(k.live.token, spawn_token);
+  if (core.make_metrics)
+    adopt_or(k.live.metrics, spawn_metrics);
+  if (core.orderer && (!k.orderer_stopping || k.live.orderer))
+    adopt_or(k.live.orderer, spawn_orderer);
+  if (k.live.session) {
+    self->monitor(k.live.session);
+    caf::anon_send(k.live.session, adopt_atom::value,
+                   caf::actor_cast<channel_listener>(self));
+  }
+  if (k.stopping) {
+    if (k.orderer_stopping || (k.draining && !k.live.session))
+      drain_orderer(self); // again: the request died with the old supervisor
+    else
+      continue_stop(self);
+    return;
+  }
+  if (!k.live.session) {
+    if (k.waiting_permit)
+      ask_permit(self);
+    else
+      launch(self);
+  }
 }
 
 } // namespace
 
-supervisor_actor::behavior_type
-tenant_supervisor(supervisor_pointer self, supervisor_settings cfg,
-                  token_actor token, limiter_actor limiter,
-                  session_factory make_session, audit_actor observer) {
-  return tenant_supervisor_with_orderer(self, std::move(cfg), std::move(token),
-                                        std::move(limiter), nullptr,
-                                        std::move(make_session),
-                                        std::move(observer));
-}
-
-supervisor_actor::behavior_type
-tenant_supervisor_with_orderer(supervisor_pointer self, supervisor_settings cfg,
-                               token_actor token, limiter_actor limiter,
-                               std::shared_ptr<orderer_keep> keep,
-                               session_factory make_session,
-                               audit_actor observer) {
-  auto& st = self->state;
-  st.keep = std::move(keep);
-  st.rng.seed(cfg.seed != 0 ? cfg.seed : std::random_device{}());
-  st.cfg = std::move(cfg);
-  st.token = std::move(token);
-  st.limiter = std::move(limiter);
-  st.make_session = std::move(make_session);
-  st.observer = std::move(observer);
-  st.status.tenant = st.cfg.tenant;
-  st.status.state = "starting";
-  self->monitor(st.token);
-  // The session dies with its supervisor, whatever the reason.
-  st.child = std::make_shared<caf::actor>();
-  st.orderer_child = std::make_shared<caf::actor>();
-  self->attach_functor([child = st.child, orderer = st.orderer_child](
-                         const caf::error& reason) {
-    for (auto* c : {child.get(), orderer.get()})
-      if (*c)
-        caf::anon_send_exit(*c, reason ? caf::exit_reason::user_shutdown
-                                       : caf::exit_reason::normal);
-  });
-  self->set_down_handler([=](const caf::down_msg& msg) {
-    auto& st = self->state;
-    if (st.session && msg.source == st.session.address()) {
-      *st.child = nullptr;
-      on_session_exit(self, msg.reason);
-      return;
-    }
-    if (st.orderer && msg.source == st.orderer.address()) {
-      // Its kept state is intact: start the next one at once.
-      *st.orderer_child = nullptr;
-      st.orderer = nullptr;
-      audit(self, "orderer_restarted", {{"reason", caf::to_string(msg.reason)}});
-      if (crash_limit_hit(self, "orderer", msg.reason))
-        return;
-      spawn_orderer(self);
-      return;
-    }
-    if (msg.source != st.token.address())
-      return;
-    // The token actor only stops on a fatal error (or with the tenant).
-    fail_tenant(self, msg.reason ? msg.reason
-                                 : make_error(errc::bad_credentials,
-                                              "the token actor stopped"));
-  });
-  if (st.keep)
-    spawn_orderer(self);
-  launch(self);
+supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
+                                                  std::shared_ptr<tenant_core> core) {
+  self->state.core = std::move(core);
+  self->set_down_handler([=](const caf::down_msg& msg) { on_down(self, msg); });
+  start(self);
   return {
     [=](channel_atom, const channel_info& ch) {
-      auto& st = self->state;
-      st.last_channel = ch;
-      if (st.status.state != "connected") {
+      auto& k = keep_of(self);
+      k.last_channel = ch;
+      if (k.status.state != "connected" && !k.stopping) {
         set_state(self, "connected", "");
-        audit(self, "tenant_connected", {{"channel", ch.id}});
+        report(self, "tenant_connected", {{"channel", ch.id}});
       }
     },
     [=](restart_atom, uint64_t gen) {
-      if (gen == self->state.restart_gen)
+      if (gen == keep_of(self).restart_gen)
         launch(self);
     },
-    [=](status_atom) { return self->state.status; },
+    [=](respawn_atom, const std::string& kind, uint64_t) { respawn(self, kind); },
+    [=](granted_atom, const std::string&, const std::string& holder) {
+      on_granted(self, holder);
+    },
+    [=](limiter_atom, const limiter_actor&) {
+      // A new limiter: it knows the permits the tenants hold; a permit
+      // asked for and not yet granted is asked for again.
+      if (keep_of(self).waiting_permit)
+        ask_permit(self);
+    },
+    [=](status_atom) { return keep_of(self).status; },
     [=](stats_atom) -> caf::result<orderer_stats> {
-      auto& st = self->state;
-      if (!st.orderer) {
+      auto& k = keep_of(self);
+      if (!k.live.orderer) {
         orderer_stats none;
-        none.tenant = st.cfg.tenant;
+        none.tenant = self->state.core->id;
         return none;
       }
-      return self->delegate(st.orderer, stats_atom::value);
+      return self->delegate(caf::actor_cast<orderer_actor>(k.live.orderer),
+                            stats_atom::value);
     },
     [=](children_atom) {
-      auto& st = self->state;
-      return std::make_tuple(st.session, caf::actor_cast<caf::actor>(st.orderer));
+      auto& k = keep_of(self);
+      return std::make_tuple(k.live.session, k.live.orderer);
     },
-    [=](stop_atom) {
-      auto& st = self->state;
-      st.stopping = true;
-      ++st.restart_gen; // cancels a pending restart
-      if (st.session) {
-        self->send_exit(st.session, caf::exit_reason::user_shutdown);
-        return;
-      }
-      finish_stop(self);
-    },
+    [=](stop_atom) { begin_stop(self); },
   };
 }
 

@@ -23,24 +23,16 @@ milliseconds refresh_delay(const token_settings& s, milliseconds lifetime) {
 
 namespace {
 
-int64_t now_ms(token_pointer self) {
-  return duration_cast<milliseconds>(self->clock().now().time_since_epoch())
-    .count();
-}
-
-void audit(token_pointer self, std::string event,
-           std::vector<std::pair<std::string, std::string>> fields) {
-  if (self->state.observer)
-    self->send(self->state.observer,
-               audit_event{self->state.cfg.tenant, std::move(event),
-                           std::move(fields)});
+void report(token_pointer self, std::string event, audit_fields fields) {
+  audit(self->state.audit, self->state.cfg.tenant, std::move(event),
+        std::move(fields));
 }
 
 bool valid_for(token_pointer self, caf::timespan min_validity) {
-  auto& st = self->state;
-  if (st.current.empty())
+  auto& k = *self->state.keep;
+  if (k.current.empty())
     return false;
-  auto left = st.current.expires_at_ms() - now_ms(self);
+  auto left = k.current.expires_at_ms() - now_ms(self);
   return left > duration_cast<milliseconds>(min_validity).count();
 }
 
@@ -68,7 +60,7 @@ void fail_waiters(token_pointer self, const caf::error& err) {
 
 // Ends the tenant: once, with the reason, and no retry loop.
 void fail_fatally(token_pointer self, caf::error err) {
-  audit(self, "token_failed",
+  report(self, "token_failed",
         {{"error", to_string(code_of(err))}, {"reason", reason_of(err)}});
   fail_waiters(self, err);
   self->quit(std::move(err));
@@ -78,7 +70,7 @@ void schedule_retry(token_pointer self, milliseconds delay, std::string why) {
   auto& st = self->state;
   st.retry_pending = ++st.next_retry;
   ++st.attempt;
-  audit(self, "token_retry",
+  report(self, "token_retry",
         {{"delay_ms", std::to_string(delay.count())},
          {"attempt", std::to_string(st.attempt)},
          {"reason", std::move(why)}});
@@ -115,20 +107,23 @@ void on_token_response(token_pointer self, const http_response& resp) {
     }
     auto lifetime = milliseconds{
       static_cast<int64_t>(body["expires_in"].get<double>() * 1000)};
-    ++st.generation;
-    st.current = access_token{std::move(token), st.generation,
-                              now_ms(self) + lifetime.count()};
+    auto& k = *st.keep;
+    ++k.generation;
+    k.issued_ms = now_ms(self);
+    k.lifetime_ms = lifetime.count();
+    k.current = access_token{std::move(token), k.generation,
+                             k.issued_ms + lifetime.count()};
     st.attempt = 0;
     auto refresh = refresh_delay(st.cfg, lifetime);
-    self->delayed_send(self, refresh, refresh_atom::value, st.generation);
-    audit(self, "token_refreshed",
-          {{"generation", std::to_string(st.generation)},
+    self->delayed_send(self, refresh, refresh_atom::value, k.generation);
+    report(self, "token_refreshed",
+          {{"generation", std::to_string(k.generation)},
            {"expires_in_s", std::to_string(lifetime.count() / 1000)},
            {"refresh_in_s", std::to_string(refresh.count() / 1000)}});
     auto waiters = std::move(st.waiters);
     st.waiters.clear();
     for (auto& w : waiters)
-      w.deliver(st.current);
+      w.deliver(k.current);
     return;
   }
   auto status = std::to_string(resp.status);
@@ -137,7 +132,7 @@ void on_token_response(token_pointer self, const http_response& resp) {
                   ? milliseconds{resp.retry_after_ms}
                   : full_jitter(st.cfg.backoff, st.attempt, st.rng);
     if (wait > st.cfg.max_retry_after) {
-      audit(self, "token_throttled",
+      report(self, "token_throttled",
             {{"retry_after_ms", std::to_string(wait.count())},
              {"gave_up", "true"}});
       fail_waiters(self, make_error(errc::retry_after_beyond_cap,
@@ -150,7 +145,7 @@ void on_token_response(token_pointer self, const http_response& resp) {
                                       + " s"));
       return;
     }
-    audit(self, "token_throttled",
+    report(self, "token_throttled",
           {{"retry_after_ms", std::to_string(wait.count())}});
     schedule_retry(self, wait, "429 Too Many Requests");
     return;
@@ -186,16 +181,26 @@ void on_token_response(token_pointer self, const http_response& resp) {
 token_actor::behavior_type token_actor_impl(token_pointer self,
                                             token_settings cfg,
                                             std::shared_ptr<http_transport> http,
-                                            audit_actor observer) {
+                                            audit_ref audit,
+                                            std::shared_ptr<token_keep> keep) {
   auto& st = self->state;
   st.rng.seed(cfg.seed != 0 ? cfg.seed : std::random_device{}());
   st.cfg = std::move(cfg);
   st.http = std::move(http);
-  st.observer = std::move(observer);
+  st.audit = std::move(audit);
+  st.keep = keep ? std::move(keep) : std::make_shared<token_keep>();
+  // Restarted: the token the last one fetched is still good; refresh it
+  // when it was due (or now, if that passed while nobody was there).
+  if (auto& k = *st.keep; !k.current.empty()) {
+    auto due = k.issued_ms
+               + refresh_delay(st.cfg, milliseconds{k.lifetime_ms}).count();
+    self->delayed_send(self, milliseconds{std::max<int64_t>(0, due - now_ms(self))},
+                       refresh_atom::value, k.generation);
+  }
   return {
     [=](token_atom, caf::timespan min_validity) -> caf::result<access_token> {
       if (valid_for(self, min_validity))
-        return self->state.current;
+        return self->state.keep->current;
       auto promise = self->make_response_promise<access_token>();
       self->state.waiters.push_back(promise);
       start_fetch(self);
@@ -205,16 +210,16 @@ token_actor::behavior_type token_actor_impl(token_pointer self,
       return !valid_for(self, within);
     },
     [=](invalidate_atom, uint64_t generation, const std::string& why) {
-      auto& st = self->state;
-      if (st.current.empty() || st.current.generation() != generation)
+      auto& k = *self->state.keep;
+      if (k.current.empty() || k.current.generation() != generation)
         return; // an older token: already replaced
-      st.current = access_token{};
-      audit(self, "token_invalidated",
-            {{"generation", std::to_string(generation)}, {"reason", why}});
+      k.current = access_token{};
+      report(self, "token_invalidated",
+             {{"generation", std::to_string(generation)}, {"reason", why}});
       start_fetch(self);
     },
     [=](refresh_atom, uint64_t generation) {
-      if (self->state.generation == generation)
+      if (self->state.keep->generation == generation)
         start_fetch(self);
     },
     [=](retry_atom, uint64_t id) {

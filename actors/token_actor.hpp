@@ -13,8 +13,12 @@
 //                                and fetches a new one
 // Sends itself: refresh_atom (ahead of expiry), retry_atom (backoff),
 // http_done_atom (from the HTTP client's worker).
-// Reports to the observer: audit_event token_refreshed, token_invalidated,
-// token_retry, token_throttled, token_failed.
+// Reports audit events token_refreshed, token_invalidated, token_retry,
+// token_throttled, token_failed.
+//
+// A restarted token actor (its supervisor starts a new one when it dies)
+// takes the current token from the tenant's token_keep: sessions keep
+// streaming and get the same token at once; the refresh stays on schedule.
 //
 // States: empty -> fetching -> valid -> (refresh) fetching -> valid ...
 //         fetching -> waiting (429 Retry-After, or backoff after a timeout or
@@ -33,6 +37,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/actor_util.hpp"
 #include "messages/audit.hpp"
 #include "messages/token.hpp"
 #include "runtime/backoff.hpp"
@@ -65,14 +70,25 @@ struct token_settings {
 std::chrono::milliseconds refresh_delay(const token_settings& s,
                                         std::chrono::milliseconds lifetime);
 
+/// What outlives a token actor's crash (held by the tenant): the current
+/// token, so that a restarted token actor hands it out at once and refreshes
+/// it on the same schedule, and the generation count, so that an
+/// invalidation meant for an old token never hits a new one.
+struct token_keep {
+  access_token current;
+  uint64_t generation = 0;
+  /// When the current token arrived, and its lifetime (actor clock, ms).
+  int64_t issued_ms = 0;
+  int64_t lifetime_ms = 0;
+};
+
 /// State of a token actor.
 struct token_state {
   token_settings cfg;
   std::shared_ptr<http_transport> http;
-  audit_actor observer;
+  audit_ref audit;
+  std::shared_ptr<token_keep> keep;
   std::mt19937_64 rng;
-  access_token current;
-  uint64_t generation = 0;
   /// Id of the HTTP request in flight (0: none).
   uint64_t in_flight = 0;
   uint64_t next_request = 0;
@@ -86,10 +102,12 @@ struct token_state {
 
 using token_pointer = token_actor::stateful_pointer<token_state>;
 
-/// The token actor's behavior. `observer` may be null.
+/// The token actor's behavior. `audit` may be null; `keep` may be null (a
+/// restart then starts from nothing).
 token_actor::behavior_type token_actor_impl(token_pointer self,
                                             token_settings cfg,
                                             std::shared_ptr<http_transport> http,
-                                            audit_actor observer);
+                                            audit_ref audit,
+                                            std::shared_ptr<token_keep> keep);
 
 } // namespace gcstream

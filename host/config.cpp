@@ -28,16 +28,20 @@ env_lookup process_env() {
 }
 
 sink_spec file_sink_spec(std::string name, file_sink_settings cfg) {
-  return sink_spec{std::move(name), [cfg](const sink_context& ctx) {
-                     return ctx.sys.spawn(file_sink, cfg);
+  // What the sink's restarts share: the last batch its file holds.
+  auto keep = std::make_shared<file_sink_keep>();
+  return sink_spec{std::move(name), [cfg, keep](const sink_context& ctx) {
+                     return ctx.sys.spawn(file_sink, cfg, keep);
                    }};
 }
 
 sink_spec webhook_sink_spec(std::string name, webhook_sink_settings cfg) {
-  return sink_spec{std::move(name), [cfg](const sink_context& ctx) {
-                     return caf::actor_cast<sink_actor>(
-                       ctx.sys.spawn(webhook_sink, cfg, ctx.http));
-                   }};
+  sink_spec s{std::move(name), [cfg](const sink_context& ctx) {
+                return caf::actor_cast<sink_actor>(
+                  ctx.sys.spawn(webhook_sink, cfg, ctx.http));
+              }};
+  s.retry = cfg.backoff;
+  return s;
 }
 
 sink_spec null_sink_spec(std::string name) {
@@ -406,20 +410,39 @@ void read_tenant_knobs(checker& c, const json& j, const std::string& p,
     c.number(j["dedupe"], dp, "max_age_ms", 1000, 7 * day_ms,
              t.orderer.dedupe_max_age_ms);
   }
+  if (j.contains("delivery") && j["delivery"].is_object()
+      && j["delivery"].contains("window"))
+    c.fail(p + ".delivery.window",
+           "removed: a sink gets one batch at a time, so that a refused batch "
+           "is always the next it gets (README, Delivery guarantees); "
+           "max_batch sets the batch size");
   if (j.contains("delivery")
       && c.object(j["delivery"], p + ".delivery",
                   {"window", "max_batch", "linger_ms", "max_queued",
-                   "sink_restart_delay_ms"})) {
+                   "sink_restart_delay_ms", "sink_timeout_ms", "max_refusals",
+                   "retry_initial_ms", "retry_max_ms"})) {
     auto& d = j["delivery"];
     auto dp = p + ".delivery";
-    c.number(d, dp, "window", 1, 1024, t.orderer.outbox.window);
     c.number(d, dp, "max_batch", 1, 100000, t.orderer.outbox.max_batch);
+    c.number(d, dp, "sink_timeout_ms", 100, day_ms, t.orderer.sink_timeout_ms);
+    c.number(d, dp, "max_refusals", 1, 1000000, t.orderer.max_refusals);
+    c.millis(d, dp, "retry_initial_ms", 1, 3600000, t.orderer.retry.initial);
+    c.millis(d, dp, "retry_max_ms", 1, 3600000, t.orderer.retry.cap);
+    if (t.orderer.retry.cap < t.orderer.retry.initial)
+      c.fail(dp + ".retry_max_ms", "expected at least retry_initial_ms");
     c.number(d, dp, "linger_ms", 0, 60000, t.orderer.linger_ms);
     c.number(d, dp, "max_queued", 1, 100000000, t.orderer.outbox.max_events);
     c.number(d, dp, "sink_restart_delay_ms", 0, 600000,
              t.orderer.sink_restart_delay_ms);
   }
-  c.number(j, p, "inbox_max_events", 1, 100000000, t.inbox_max_events);
+  if (j.contains("inbox_max_events"))
+    c.fail(p + ".inbox_max_events",
+           "renamed max_buffered_events: one cap now covers every event the "
+           "tenant holds");
+  c.number(j, p, "max_buffered_events", 1, 100000000, t.max_buffered_events);
+  auto overflow = c.choice(j, p, "overflow", {"block", "drop_oldest"}, "block");
+  t.overflow = overflow == "drop_oldest" ? overflow_policy::drop_oldest
+                                         : overflow_policy::block;
 }
 
 void read_tenant(checker& c, const json& j, const std::string& p,
@@ -427,7 +450,9 @@ void read_tenant(checker& c, const json& j, const std::string& p,
   if (!c.object(j, p, {"id", "environment", "login_url", "api_url", "client_id",
                        "client_secret_env", "client_secret_file", "topics",
                        "session", "backoff", "supervisor", "ordering", "dedupe",
-                       "delivery", "sinks", "inbox_max_events", "journal"}))
+                       "delivery", "sinks", "inbox_max_events",
+                       "max_buffered_events", "overflow", "journal",
+                       "dead_letter"}))
     return;
   tenant_config t;
   if (c.string(j, p, "id", t.id, true) && !ids.insert(t.id).second)
@@ -449,6 +474,11 @@ void read_tenant(checker& c, const json& j, const std::string& p,
   read_tenant_knobs(c, j, p, t);
   if (c.string(j, p, "journal", t.journal_path))
     t.journal_path = c.path_of(t.journal_path);
+  // Dead letters go next to the configuration unless told otherwise.
+  t.orderer.dead_letter_path = c.path_of((t.id.empty() ? "tenant" : t.id)
+                                         + ".dead-letter.jsonl");
+  if (c.string(j, p, "dead_letter", t.orderer.dead_letter_path))
+    t.orderer.dead_letter_path = c.path_of(t.orderer.dead_letter_path);
   if (!j.contains("sinks"))
     c.fail(p + ".sinks", "missing (expected a non-empty array of sinks)");
   else

@@ -90,16 +90,14 @@ int run_demo(caf::actor_system& sys, const demo_options& opts, std::ostream& out
       << " tenants, " << opts.duration_s << " s, faults "
       << (opts.faults ? "on" : "off") << "\n";
 
-  audit_actor audit;
+  runtime_settings rs;
   if (!opts.audit_log.empty()) {
     auto writer = std::make_shared<audit_writer>(opts.audit_log);
     if (!writer->ok())
       out << "demo: " << writer->error() << "\n";
     else
-      audit = sys.spawn(audit_log, writer, audit_actor{});
+      rs.audit_log = writer;
   }
-  runtime_settings rs;
-  rs.observer = audit;
   runtime rt{sys, rs};
   for (auto& t : tenants) {
     tenant_config c;
@@ -225,8 +223,6 @@ int run_demo(caf::actor_system& sys, const demo_options& opts, std::ostream& out
     gaps += gap;
   }
   rt.shutdown();
-  if (audit)
-    caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
   srv.stop();
   out << "events the service generated while a tenant had no socket open "
          "(no replay exists; measured, not hidden): "

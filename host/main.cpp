@@ -1,15 +1,19 @@
 // gcstream: the program. See `gcstream --help` and the README.
 //
-// Exit codes: 0 done (clean shutdown; demo: nothing lost or duplicated),
-// 1 demo found lost or duplicated events, 2 usage error, 3 invalid
-// configuration, 4 every tenant failed with a fatal error, 130 a second
-// signal cut the shutdown short.
+// Exit codes: 0 done (clean shutdown, everything drained; demo: nothing lost
+// or duplicated), 1 demo found lost or duplicated events, 2 usage error, 3
+// invalid configuration, 4 every tenant failed with a fatal error, 5 stopped
+// with events that did not reach every sink (counted and audited), 6 a
+// shared actor (connection limiter, audit log) died past its restart limit,
+// 130 a second signal cut the shutdown short.
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,7 +23,6 @@
 
 #include <caf/all.hpp>
 
-#include "actors/audit_log.hpp"
 #include "host/config.hpp"
 #include "host/demo.hpp"
 #include "messages/add_types.hpp"
@@ -33,6 +36,8 @@ constexpr int exit_demo_failed = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_config = 3;
 constexpr int exit_all_failed = 4;
+constexpr int exit_undelivered = 5;
+constexpr int exit_process_failed = 6;
 constexpr int exit_second_signal = 130;
 
 const char* usage =
@@ -48,7 +53,9 @@ const char* usage =
   "  gcstream validate-config FILE       check FILE; print every problem\n"
   "  gcstream --help | --version\n"
   "exit codes: 0 ok, 1 demo lost or duplicated events, 2 usage,\n"
-  "  3 invalid configuration, 4 every tenant failed, 130 second signal\n";
+  "  3 invalid configuration, 4 every tenant failed, 5 stopped with events\n"
+  "  not delivered, 6 a shared actor failed past its restart limit,\n"
+  "  130 second signal\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   std::cerr << "gcstream: " << what << "\n" << usage;
@@ -101,16 +108,20 @@ int cmd_run(program_config cfg) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before any thread starts
   system_config scfg;
   caf::actor_system sys{scfg};
-  audit_actor audit;
   if (!cfg.audit_log.empty()) {
     auto writer = std::make_shared<audit_writer>(cfg.audit_log, cfg.audit_rotate_bytes);
     if (!writer->ok()) {
       std::cerr << "gcstream: " << writer->error() << "\n";
       return exit_config;
     }
-    audit = sys.spawn(audit_log, writer, audit_actor{});
+    cfg.runtime.audit_log = writer;
   }
-  cfg.runtime.observer = audit;
+  // A shared actor past its restart limit: the process fails, loudly.
+  std::atomic<bool> fatal{false};
+  cfg.runtime.on_fatal = [&fatal](const std::string& why) {
+    std::cerr << "gcstream: fatal: " << why << "\n";
+    fatal = true;
+  };
   int code = 0;
   std::unique_ptr<runtime> rtp;
   try {
@@ -136,10 +147,15 @@ int cmd_run(program_config cfg) {
     std::cerr << "gcstream: running " << ids.size() << " tenant"
               << (ids.size() == 1 ? "" : "s") << "; SIGINT or SIGTERM stops\n";
     timespec tick{1, 0};
+    std::set<std::string> told;
     for (;;) {
       int sig = sigtimedwait(&signals, nullptr, &tick);
       if (sig == SIGINT || sig == SIGTERM) {
         std::cerr << "gcstream: stopping (again to exit at once)\n";
+        break;
+      }
+      if (fatal) {
+        code = exit_process_failed;
         break;
       }
       // Every tenant failed for good: nothing left to run.
@@ -148,7 +164,7 @@ int cmd_run(program_config cfg) {
         auto st = rt.status(id);
         if (st.state == "failed" || st.state.empty()) {
           ++failed;
-          if (!st.reason.empty())
+          if (!st.reason.empty() && told.insert(id).second)
             std::cerr << "gcstream: tenant " << id << " failed: " << st.reason << "\n";
         }
       }
@@ -163,11 +179,20 @@ int cmd_run(program_config cfg) {
       sigwait(&signals, &sig);
       std::_Exit(exit_second_signal);
     }).detach();
-    rt.shutdown();
+    auto report = rt.shutdown();
+    if (report.undelivered > 0 || !report.not_stopped.empty()) {
+      std::cerr << "gcstream: stopped with " << report.undelivered
+                << " event" << (report.undelivered == 1 ? "" : "s")
+                << " not delivered to every sink";
+      if (!report.not_stopped.empty())
+        std::cerr << " (" << report.not_stopped.size()
+                  << " tenant(s) did not stop in time)";
+      std::cerr << "; see drain_incomplete in the audit log\n";
+      if (code == 0)
+        code = exit_undelivered;
+    }
   }
   rtp.reset();
-  if (audit)
-    caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
   return code;
 }
 

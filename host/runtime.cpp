@@ -1,5 +1,7 @@
 #include "host/runtime.hpp"
 
+#include "actors/tenant_supervisor.hpp"
+
 #include <caf/all.hpp>
 
 #include "messages/errors.hpp"
@@ -21,12 +23,67 @@ std::string limiter_key_of(const std::string& login_url,
   return host + "|" + client_id;
 }
 
+namespace {
+
+// Stops `a` after what it was sent so far (a poke first: the audit
+// consumers read what waits), and waits until it is gone.
+void stop_and_wait(caf::actor_system& sys, const caf::actor& a,
+                   milliseconds deadline = seconds(5)) {
+  if (!a)
+    return;
+  caf::scoped_actor self{sys};
+  self->monitor(a);
+  self->send(a, poke_atom::value);
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {}, caf::after(deadline) >> [] {});
+}
+
+// Starts the runtime's supervisor; when it dies while the runtime runs, a
+// new one takes over (it keeps nothing a restart needs).
+void spawn_root(caf::actor_system& sys, std::shared_ptr<process_core> pc,
+                std::shared_ptr<std::atomic<bool>> stopping) {
+  auto root = sys.spawn(runtime_supervisor, pc);
+  root->attach_functor([&sys, pc, stopping](const caf::error& reason) {
+    if (!stopping->load() && reason)
+      spawn_root(sys, pc, stopping);
+  });
+  std::lock_guard<std::mutex> g{pc->mtx};
+  pc->root = caf::actor_cast<caf::actor>(root);
+}
+
+} // namespace
+
 runtime::runtime(caf::actor_system& sys, runtime_settings settings)
   : sys_(sys),
     cfg_(std::move(settings)),
     http_(std::make_shared<http_client>(cfg_.http)),
     ws_(std::make_shared<ws_transport>(cfg_.ws)),
-    limiter_(sys.spawn(connection_limiter, cfg_.limiter)) {
+    pc_(std::make_shared<process_core>()) {
+  pc_->limiter_cfg = cfg_.limiter;
+  if (cfg_.audit_log || cfg_.observer)
+    pc_->audit = std::make_shared<audit_queue>();
+  pc_->writer = cfg_.audit_log;
+  pc_->observer = cfg_.observer;
+  pc_->shared_restarts = cfg_.shared_restarts;
+  pc_->supervisor_restarts = cfg_.supervisor_restarts;
+  pc_->on_fatal = [this](const std::string& why) {
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      if (!fatal_.empty())
+        return;
+      fatal_ = why;
+    }
+    if (cfg_.on_fatal)
+      cfg_.on_fatal(why);
+  };
+  // The shared actors exist before any tenant asks for them; the runtime's
+  // supervisor takes them over.
+  pc_->limiter->set(sys_.spawn(connection_limiter, cfg_.limiter,
+                               std::vector<limiter_hold>{}));
+  if (pc_->audit)
+    pc_->audit_log = caf::actor_cast<caf::actor>(
+      sys_.spawn(audit_log, pc_->writer, pc_->audit, pc_->observer));
+  spawn_root(sys_, pc_, stopping_);
   if (!cfg_.metrics_listen.empty()) {
     auto err = listener_.start(cfg_.metrics_listen, [this](const std::string& method,
                                                            const std::string& path) {
@@ -65,10 +122,12 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
     return bad("no topics");
   if (c.sinks.empty())
     return bad("no sinks");
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (stopped_)
-    return bad("the runtime is shut down");
-  if (tenants_.count(c.id) != 0)
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopped_)
+      return bad("the runtime is shut down");
+  }
+  if (pc_->tenant(c.id))
     return bad("a tenant with this id exists");
   c.token.tenant = c.id;
   c.token.login_url = c.login_url;
@@ -80,154 +139,224 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   c.supervisor.tenant = c.id;
   c.supervisor.limiter_key = limiter_key_of(c.login_url, c.client_id);
   c.orderer.tenant = c.id;
-  tenant_entry t;
-  t.inbox = std::make_shared<event_inbox>(c.inbox_max_events);
-  t.keep = std::make_shared<orderer_keep>(c.orderer, std::move(c.sinks));
-  t.keep->http = http_;
+  auto core = std::make_shared<tenant_core>(c.id);
+  core->cfg = c.supervisor;
+  core->audit = std::make_shared<audit_queue>();
+  core->budget = std::make_shared<event_budget>(c.max_buffered_events, c.overflow);
+  core->inbox = std::make_shared<event_inbox>(c.max_buffered_events, 1024, core->budget);
+  core->orderer = std::make_shared<orderer_keep>(c.orderer, std::move(c.sinks));
+  core->orderer->http = http_;
+  core->orderer->budget = core->budget;
   if (!c.journal_path.empty()) {
     auto j = journal::open(c.journal_path);
     if (!j)
       return bad(reason_of(j.error()));
-    t.keep->attach_journal(std::move(*j));
+    core->orderer->attach_journal(std::move(*j));
   }
-  // The tenant's metrics actor observes all of its actors and forwards to
-  // the process's audit log.
-  t.metrics = sys_.spawn(metrics_actor_impl, c.id, t.inbox, cfg_.observer,
-                         std::static_pointer_cast<http_transport>(http_),
-                         cfg_.health_webhook);
-  auto observer = caf::actor_cast<audit_actor>(t.metrics);
-  t.token = sys_.spawn(token_actor_impl, c.token,
-                       std::static_pointer_cast<http_transport>(http_), observer);
-  auto deps = session_deps{t.token, http_, ws_, ingest_actor{}, t.inbox, {},
-                           observer};
-  auto session_cfg = c.session;
-  session_factory make_session = [deps, session_cfg](supervisor_pointer self,
-                                                     const channel_info& resume) {
-    auto s = session_cfg;
-    s.resume = resume;
-    auto d = deps;
-    d.ingest = caf::actor_cast<ingest_actor>(self->state.orderer);
-    d.listener = self;
-    return caf::actor_cast<caf::actor>(self->spawn(session_actor_impl, s, d));
-  };
-  t.supervisor = sys_.spawn(tenant_supervisor_with_orderer, c.supervisor, t.token,
-                            limiter_, t.keep, make_session, observer);
-  caf::anon_send(t.metrics, watch_atom::value, t.supervisor);
-  // The token and metrics actors go with the supervisor (after its last
-  // audit events: an exit message queues behind them).
-  t.supervisor->attach_functor([tok = t.token, met = t.metrics](const caf::error&) {
-    caf::anon_send_exit(tok, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(met, caf::exit_reason::user_shutdown);
+  core->token = std::make_shared<token_keep>();
+  core->metrics = std::make_shared<metrics_keep>(c.id);
+  core->sockets = std::make_shared<tenant_sockets>(ws_);
+  core->limiter = pc_->limiter;
+  // Reading stops and starts again with the budget; both are audited.
+  auto ws = ws_;
+  core->budget->on_resume([ws](uint64_t conn) { ws->resume(conn); });
+  core->budget->on_block([q = core->audit, id = c.id](bool blocked, int64_t ms) {
+    if (blocked)
+      audit(q, id, "reading_paused",
+            {{"reason", "the tenant's buffer is full (overflow: block)"}});
+    else
+      audit(q, id, "reading_resumed", {{"paused_ms", std::to_string(ms)}});
   });
-  auto out = t.supervisor;
-  tenants_.emplace(c.id, std::move(t));
-  return out;
+  auto http = std::static_pointer_cast<http_transport>(http_);
+  core->make_token = [tc = c.token, http, core_w = std::weak_ptr<tenant_core>(core)](
+                       caf::actor_system& sys) -> token_actor {
+    auto core = core_w.lock();
+    if (!core)
+      return {};
+    return sys.spawn(token_actor_impl, tc, http, core->audit, core->token);
+  };
+  session_deps deps{token_actor{}, http, ws_, ingest_actor{}, core->inbox, {},
+                    core->audit, core->budget, core->sockets};
+  core->make_session = [deps, scfg = c.session](caf::actor_system& sys,
+                                                 const session_start& s) {
+    auto cfg = scfg;
+    cfg.resume = s.resume;
+    cfg.drain_only = s.drain_only;
+    auto d = deps;
+    d.token = s.token;
+    d.ingest = s.ingest;
+    d.listener = s.listener;
+    return caf::actor_cast<caf::actor>(sys.spawn(session_actor_impl, cfg, d));
+  };
+  metrics_deps md;
+  md.queue = core->audit;
+  md.forward = pc_->audit;
+  md.inbox = core->inbox;
+  md.budget = core->budget;
+  md.http = http;
+  md.orderer = [core_w = std::weak_ptr<tenant_core>(core)] {
+    auto core = core_w.lock();
+    return core ? core->handles().orderer : caf::actor{};
+  };
+  core->make_metrics = [md, hook = cfg_.health_webhook,
+                        keep = core->metrics](caf::actor_system& sys) {
+    return caf::actor_cast<caf::actor>(sys.spawn(metrics_actor_impl, keep, md, hook));
+  };
+  // The core becomes visible (to the runtime's supervisor) with its
+  // supervisor set, never without: it would start one of its own.
+  supervisor_actor sup;
+  caf::actor root;
+  {
+    std::lock_guard<std::mutex> g{pc_->mtx};
+    if (pc_->tenants.count(c.id) != 0)
+      return bad("a tenant with this id exists");
+    sup = sys_.spawn(tenant_supervisor, core);
+    core->set_supervisor(caf::actor_cast<caf::actor>(sup));
+    pc_->tenants.emplace(c.id, core);
+    root = pc_->root;
+  }
+  caf::anon_send(caf::actor_cast<runtime_supervisor_actor>(root), watch_atom::value,
+                 c.id);
+  return sup;
 }
 
 std::optional<supervisor_actor> runtime::tenant(const std::string& id) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto it = tenants_.find(id);
-  if (it == tenants_.end())
+  auto core = pc_->tenant(id);
+  if (!core)
     return std::nullopt;
-  return it->second.supervisor;
+  return caf::actor_cast<supervisor_actor>(core->handles().supervisor);
+}
+
+caf::expected<tenant_actors> runtime::actors(const std::string& id) const {
+  auto core = pc_->tenant(id);
+  if (!core)
+    return make_error(errc::bad_config, "no tenant " + id);
+  auto h = core->handles();
+  tenant_actors out;
+  out.token = h.token;
+  out.supervisor = h.supervisor;
+  out.session = h.session;
+  out.orderer = h.orderer;
+  out.metrics = h.metrics;
+  out.limiter = caf::actor_cast<caf::actor>(pc_->limiter->get());
+  {
+    std::lock_guard<std::mutex> g{pc_->mtx};
+    out.audit = pc_->audit_log;
+  }
+  if (core->orderer)
+    out.sinks = core->orderer->sink_handles();
+  return out;
 }
 
 std::vector<std::string> runtime::tenants() const {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::lock_guard<std::mutex> guard{pc_->mtx};
   std::vector<std::string> out;
-  for (auto& kv : tenants_)
+  for (auto& kv : pc_->tenants)
     out.push_back(kv.first);
   return out;
 }
 
-tenant_status runtime::status(const std::string& id, milliseconds timeout) {
-  tenant_status out;
-  out.tenant = id;
-  auto sup = tenant(id);
-  if (!sup)
+tenant_status runtime::status(const std::string& id) const {
+  auto core = pc_->tenant(id);
+  if (!core) {
+    tenant_status out;
+    out.tenant = id;
     return out;
-  caf::scoped_actor self{sys_};
-  self->request(*sup, timeout, status_atom::value)
-    .receive([&](const tenant_status& s) { out = s; }, [](caf::error&) {});
-  return out;
+  }
+  return core->status();
 }
 
 orderer_stats runtime::stats(const std::string& id, milliseconds timeout) {
   orderer_stats out;
   out.tenant = id;
-  auto sup = tenant(id);
-  if (!sup)
+  auto core = pc_->tenant(id);
+  if (!core)
+    return out;
+  auto orderer = caf::actor_cast<orderer_actor>(core->handles().orderer);
+  if (!orderer)
     return out;
   caf::scoped_actor self{sys_};
-  self->request(*sup, timeout, stats_atom::value)
+  self->request(orderer, timeout, stats_atom::value)
     .receive([&](const orderer_stats& s) { out = s; }, [](caf::error&) {});
   return out;
 }
 
-void runtime::stop_tenants(std::vector<tenant_entry> entries,
-                           milliseconds deadline) {
-  if (entries.empty())
-    return;
-  caf::scoped_actor self{sys_};
-  for (auto& t : entries) {
-    self->monitor(t.supervisor);
-    self->send(t.supervisor, stop_atom::value);
-  }
+stop_report runtime::stop_tenants(std::vector<std::shared_ptr<tenant_core>> cores,
+                                  milliseconds deadline) {
+  stop_report out;
+  for (auto& core : cores)
+    if (auto sup = core->handles().supervisor)
+      caf::anon_send(caf::actor_cast<supervisor_actor>(sup), stop_atom::value);
   auto until = steady_clock::now() + deadline;
-  size_t down = 0;
-  bool timed_out = false;
-  while (down < entries.size() && !timed_out) {
+  for (auto& core : cores) {
     auto left = duration_cast<milliseconds>(until - steady_clock::now());
-    if (left.count() <= 0)
-      break;
-    self->receive([&](caf::down_msg&) { ++down; },
-                  caf::after(left) >> [&] { timed_out = true; });
+    if (!core->wait_done(std::max(left, milliseconds{0}))) {
+      // Not in time: stopped now, without a drain (its supervisor may be
+      // stuck); what it held is counted as undelivered.
+      out.not_stopped.push_back(core->id);
+      auto held = core->inbox ? core->inbox->buffered_events() : 0;
+      abandon_tenant(sys_, *core, "did not stop within "
+                                    + std::to_string(deadline.count()) + " ms",
+                     false);
+      auto st = core->status();
+      st.undelivered = held;
+      core->publish(st, tenant_handles{});
+    }
+    auto st = core->status();
+    out.undelivered += st.undelivered;
+    if (st.state == "failed")
+      out.failed.push_back(core->id);
+    if (auto lim = pc_->limiter->get())
+      caf::anon_send(lim, forget_atom::value, core->holder());
   }
-  // Whatever did not stop in time is stopped now, without a drain.
-  for (auto& t : entries)
-    caf::anon_send_exit(t.supervisor, caf::exit_reason::kill);
+  return out;
 }
 
 bool runtime::remove_tenant(const std::string& id, milliseconds deadline) {
-  tenant_entry t;
+  auto core = pc_->tenant(id);
+  if (!core)
+    return false;
+  auto report = stop_tenants({core}, deadline);
   {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto it = tenants_.find(id);
-    if (it == tenants_.end())
-      return false;
-    t = std::move(it->second);
-    tenants_.erase(it);
+    std::lock_guard<std::mutex> g{pc_->mtx};
+    pc_->tenants.erase(id);
   }
-  auto sup = t.supervisor;
-  caf::scoped_actor self{sys_};
-  self->monitor(sup);
-  self->send(sup, stop_atom::value);
-  bool ended = false;
-  self->receive([&](caf::down_msg&) { ended = true; },
-                caf::after(deadline) >> [] {});
-  if (!ended)
-    caf::anon_send_exit(sup, caf::exit_reason::kill);
-  return ended;
+  stop_and_wait(sys_, core->handles().metrics);
+  return report.not_stopped.empty();
 }
 
-std::vector<tenant_metrics> runtime::metrics(milliseconds timeout) {
-  std::vector<metrics_actor> actors;
+std::vector<tenant_metrics> runtime::metrics(milliseconds) const {
+  std::vector<std::shared_ptr<tenant_core>> cores;
   {
-    std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& kv : tenants_)
-      actors.push_back(kv.second.metrics);
+    std::lock_guard<std::mutex> g{pc_->mtx};
+    for (auto& kv : pc_->tenants)
+      cores.push_back(kv.second);
   }
   std::vector<tenant_metrics> out;
-  caf::scoped_actor self{sys_};
-  for (auto& a : actors)
-    self->request(a, timeout, metrics_atom::value)
-      .receive([&](const tenant_metrics& m) { out.push_back(m); },
-               [](caf::error&) {});
+  for (auto& core : cores) {
+    auto m = core->metrics ? core->metrics->snapshot() : tenant_metrics{};
+    // The supervisor's status is the truth about the state.
+    auto st = core->status();
+    if (!st.state.empty() && st.state != m.state) {
+      m.state = st.state;
+      m.reason = st.reason;
+    }
+    out.push_back(std::move(m));
+  }
   return out;
+}
+
+std::string runtime::fatal_error() const {
+  std::lock_guard<std::mutex> g{mtx_};
+  return fatal_;
 }
 
 health_report runtime::health() {
   health_report h;
+  if (auto f = fatal_error(); !f.empty()) {
+    h.ok = false;
+    h.text += "process: " + f + "\n";
+  }
   auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
   for (auto& m : metrics()) {
     bool ok = m.state == "connected" || m.state == "starting"
@@ -237,6 +366,10 @@ health_report runtime::health() {
       h.ok = false;
       h.text += m.tenant + ": " + m.state + (m.reason.empty() ? "" : " (" + m.reason + ")")
                 + " since " + std::to_string((now - m.state_since_ms) / 1000) + " s\n";
+    }
+    if (!m.problem.empty()) {
+      h.ok = false;
+      h.text += m.tenant + ": " + m.problem + "\n";
     }
   }
   return h;
@@ -257,22 +390,41 @@ health_report runtime::readiness() {
   return h;
 }
 
-void runtime::shutdown(milliseconds deadline) {
-  std::vector<tenant_entry> entries;
+stop_report runtime::shutdown(milliseconds deadline) {
+  std::vector<std::shared_ptr<tenant_core>> cores;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopped_)
-      return;
+      return {};
     stopped_ = true;
-    for (auto& kv : tenants_)
-      entries.push_back(std::move(kv.second));
-    tenants_.clear();
   }
-  stop_tenants(std::move(entries), deadline);
+  {
+    std::lock_guard<std::mutex> g{pc_->mtx};
+    for (auto& kv : pc_->tenants)
+      cores.push_back(kv.second);
+  }
+  auto report = stop_tenants(cores, deadline);
+  // The metrics actors read the tenants' last audit events and hand them to
+  // the audit log, which then writes what waits.
+  for (auto& core : cores)
+    stop_and_wait(sys_, core->handles().metrics);
   listener_.stop();
-  caf::anon_send_exit(limiter_, caf::exit_reason::user_shutdown);
+  stopping_->store(true);
+  caf::actor root, audit_log;
+  {
+    std::lock_guard<std::mutex> g{pc_->mtx};
+    pc_->tenants.clear();
+    root = pc_->root;
+    audit_log = pc_->audit_log;
+  }
+  if (root)
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  if (auto lim = pc_->limiter->get())
+    caf::anon_send_exit(lim, caf::exit_reason::user_shutdown);
+  stop_and_wait(sys_, audit_log);
   ws_->stop();
   http_->stop();
+  return report;
 }
 
 } // namespace gcstream

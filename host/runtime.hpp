@@ -6,20 +6,26 @@
 // A runtime lives on the host's own actor system (which must have had
 // gcstream::add_types(cfg) called on its config). It owns what every tenant
 // of the process shares: the Asio threads of the WebSocket transport, the
-// HTTP workers, and the connection limiter. Tenants come and go at run time:
+// HTTP workers, the connection limiter and the audit log, and a supervisor
+// (actors/runtime_supervisor.hpp) that starts again whichever of those, or
+// of the tenants' supervisors, dies. Tenants come and go at run time:
 //
 //   gcstream::runtime rt{sys, runtime_settings{}};
 //   rt.add_tenant(cfg);            // starts token, supervisor, session,
-//                                  // orderer and sinks
+//                                  // orderer, metrics and sinks
 //   rt.status("acme");             // connected, reconnecting, failed...
-//   rt.remove_tenant("acme");      // drains to the sinks, then stops
+//   rt.actors("acme");             // its actors, to monitor, link or kill
+//   rt.remove_tenant("acme");      // stops reading, drains to the sinks,
+//                                  // then stops
 //   rt.shutdown();                 // every tenant, then the threads
 //
 // Every call is thread-safe and every blocking call has a deadline. The
 // destructor shuts down if the host did not; it must run before the actor
 // system goes.
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,13 +36,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/connection_limiter.hpp"
-#include "actors/metrics_actor.hpp"
-#include "actors/orderer_actor.hpp"
+#include "actors/runtime_supervisor.hpp"
 #include "actors/session_actor.hpp"
-#include "actors/tenant_supervisor.hpp"
-#include "actors/token_actor.hpp"
-#include "runtime/event_inbox.hpp"
+#include "actors/tenant_core.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/http_listener.hpp"
 #include "runtime/ws_transport.hpp"
@@ -48,7 +50,9 @@ struct runtime_settings {
   ws_settings ws;
   http_settings http;
   limiter_settings limiter;
-  /// Where every tenant's audit events go (may be null).
+  /// Where the audit log is written (null: nowhere).
+  std::shared_ptr<audit_writer> audit_log;
+  /// Who else gets every audit event (may be null).
   audit_actor observer;
   /// "host:port" of the /metrics, /healthz and /readyz listener (empty:
   /// none; port 0: the OS picks, see metrics_port()).
@@ -57,6 +61,14 @@ struct runtime_settings {
   health_webhook_settings health_webhook;
   /// A tenant reconnecting for longer than this makes /healthz fail.
   std::chrono::milliseconds health_budget{60000};
+  /// How often the connection limiter and the audit log may die (each on
+  /// its own) before the process fails, and how often a tenant's supervisor
+  /// may before the tenant fails; with the backoff between restarts.
+  restart_policy shared_restarts;
+  restart_policy supervisor_restarts;
+  /// Called once when a shared actor died past its restart limit (on an
+  /// actor's thread; keep it short). The reason is also in fatal_error().
+  std::function<void(const std::string&)> on_fatal;
 };
 
 /// What /healthz and /readyz answer.
@@ -81,11 +93,38 @@ struct tenant_config {
   supervisor_settings supervisor;
   orderer_settings orderer;
   std::vector<sink_spec> sinks;
-  /// Events waiting between the sockets and the orderer.
-  size_t inbox_max_events = 100000;
+  /// One cap on every event the tenant holds between its sockets and its
+  /// sinks (inbox, batches in flight, reorder buffer, sink queues), and what
+  /// happens at it.
+  size_t max_buffered_events = 100000;
+  overflow_policy overflow = overflow_policy::block;
   /// SQLite journal of events not yet acknowledged by every sink (empty:
   /// none). Replayed when the tenant starts.
   std::string journal_path;
+};
+
+/// A tenant's actors, for a host to monitor or link and for tests to kill.
+/// A handle is null where none lives at the moment (the session between two
+/// sessions; audit without an audit log).
+struct tenant_actors {
+  caf::actor token;
+  caf::actor supervisor;
+  caf::actor session;
+  caf::actor orderer;
+  caf::actor metrics;
+  caf::actor limiter;
+  caf::actor audit;
+  std::vector<caf::actor> sinks;
+};
+
+/// What a shutdown left behind.
+struct stop_report {
+  /// Events that did not reach every sink, over all tenants.
+  uint64_t undelivered = 0;
+  /// Tenants that did not stop within the deadline (stopped undrained).
+  std::vector<std::string> not_stopped;
+  /// Tenants that had failed.
+  std::vector<std::string> failed;
 };
 
 /// The process's gcstream runtime on a host's actor system.
@@ -101,68 +140,76 @@ public:
   /// topics, no sinks, or a journal that cannot be opened.
   caf::expected<supervisor_actor> add_tenant(tenant_config cfg);
 
-  /// Stops a tenant: ends its session, drains its orderer to the sinks
-  /// (within the tenant's drain_timeout), stops everything it started.
-  /// Returns false when the id is unknown or it did not end by `deadline`.
+  /// Stops a tenant: stops reading its sockets, hands what its inbox holds
+  /// to the orderer and everything to the sinks (within the tenant's
+  /// drain_timeout), counts and audits what did not make it, stops
+  /// everything it started. Returns false when the id is unknown or it did
+  /// not end by `deadline` (then it is stopped undrained).
   bool remove_tenant(const std::string& id,
                      std::chrono::milliseconds deadline = std::chrono::seconds(15));
 
-  /// The tenant's supervisor, if it is known.
+  /// The tenant's supervisor now, if the tenant is known.
   std::optional<supervisor_actor> tenant(const std::string& id) const;
+
+  /// The tenant's actors now; an error for an unknown id.
+  caf::expected<tenant_actors> actors(const std::string& id) const;
 
   /// Ids of the tenants added and not removed.
   std::vector<std::string> tenants() const;
 
-  /// The tenant's state (empty state when unknown or not answering).
-  tenant_status status(const std::string& id,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  /// The tenant's state (empty state when unknown).
+  tenant_status status(const std::string& id) const;
 
-  /// The tenant's orderer counters.
+  /// Kept for callers that passed a timeout; the status is read, not asked.
+  tenant_status status(const std::string& id, std::chrono::milliseconds) const {
+    return status(id);
+  }
+
+  /// The tenant's orderer counters (asked of its orderer).
   orderer_stats stats(const std::string& id,
                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-  /// Every tenant's metrics (tenants not answering within the timeout are
-  /// left out).
+  /// Every tenant's metrics, as their metrics actors last published them
+  /// (nobody is asked while the caller waits).
   std::vector<tenant_metrics>
-  metrics(std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  metrics(std::chrono::milliseconds unused = std::chrono::seconds(2)) const;
 
   /// The Prometheus text of every tenant and of the process.
   std::string prometheus_text();
 
   /// Healthy: every tenant connected, or reconnecting for less than the
-  /// health budget. Ready: every tenant connected.
+  /// health budget, and no shared actor past its restart limit. Ready:
+  /// every tenant connected.
   health_report health();
   health_report readiness();
+
+  /// Why the process failed (a shared actor past its restart limit), or
+  /// empty.
+  std::string fatal_error() const;
 
   /// The metrics listener's port (0: none).
   uint16_t metrics_port() const { return listener_.port(); }
 
   /// Stops every tenant (in parallel, each drained) and then the shared
-  /// threads. Idempotent.
-  void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(20));
+  /// actors and threads. Idempotent (a second call reports nothing).
+  stop_report shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(20));
 
   caf::actor_system& system() { return sys_; }
 
 private:
-  struct tenant_entry {
-    supervisor_actor supervisor;
-    metrics_actor metrics;
-    token_actor token;
-    std::shared_ptr<event_inbox> inbox;
-    std::shared_ptr<orderer_keep> keep;
-  };
-
-  void stop_tenants(std::vector<tenant_entry> entries,
-                    std::chrono::milliseconds deadline);
+  void start_root();
+  stop_report stop_tenants(std::vector<std::shared_ptr<tenant_core>> cores,
+                           std::chrono::milliseconds deadline);
 
   caf::actor_system& sys_;
   runtime_settings cfg_;
   std::shared_ptr<http_client> http_;
   std::shared_ptr<ws_transport> ws_;
-  limiter_actor limiter_;
+  std::shared_ptr<process_core> pc_;
+  std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   http_listener listener_;
   mutable std::mutex mtx_;
-  std::map<std::string, tenant_entry> tenants_;
+  std::string fatal_;
   bool stopped_ = false;
 };
 

@@ -13,4 +13,20 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 /// Asks an actor for its counters.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
+/// Tells an actor that a queue it consumes, outside every actor (an inbox,
+/// an audit queue), has something for it.
+using poke_atom = caf::atom_constant<caf::atom("poke")>;
+
+/// Asks an actor to stop in order (drain first, then end).
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// A timer asking to close something (a socket) now.
+using close_atom = caf::atom_constant<caf::atom("close")>;
+
+/// A restarted owner introduces itself to a child it takes over.
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+
+/// A deadline passed.
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+
 } // namespace gcstream

@@ -48,6 +48,12 @@ const char* to_string(errc x) {
       return "too_many_topics";
     case errc::sink_failed:
       return "sink_failed";
+    case errc::sink_rejected:
+      return "sink_rejected";
+    case errc::journal_failed:
+      return "journal_failed";
+    case errc::restart_limit:
+      return "restart_limit";
     case errc::bad_config:
       return "bad_config";
   }

@@ -65,9 +65,18 @@ enum class errc : uint8_t {
   /// More topics than the channels of one client can hold. Fatal.
   too_many_topics,
   // -- sinks (actors/sinks) --
-  /// A sink could not take a batch (a write failed, a webhook refused it).
-  /// Retriable: the orderer offers the batch again.
+  /// A sink could not take a batch (a write failed, a webhook receiver was
+  /// unavailable). Retriable: the orderer offers the batch again.
   sink_failed,
+  /// A sink refused a batch for good (a webhook receiver answered 4xx).
+  /// Fatal for the batch: it goes to the dead letters at once.
+  sink_rejected,
+  // -- the tenant's own parts --
+  /// The journal could not store a batch. Retriable: the session offers it
+  /// again, and the tenant reports unhealthy meanwhile.
+  journal_failed,
+  /// An actor died more often than its restart limit allows. Fatal.
+  restart_limit,
   // -- configuration --
   /// A setting is missing or out of range. Fatal.
   bad_config,
@@ -88,6 +97,7 @@ constexpr bool is_retriable(errc x) {
     case errc::connect_failed:
     case errc::api_failed:
     case errc::sink_failed:
+    case errc::journal_failed:
       return true;
     default:
       return false;

@@ -54,6 +54,22 @@ struct tenant_metrics {
   int64_t token_expires_ms = 0;
   uint64_t inbox_buffered = 0;
   uint64_t inbox_dropped = 0;
+  /// Events held against the tenant's budget, its cap, whether reading is
+  /// stopped because of it, and for how long in all (seconds).
+  uint64_t held = 0;
+  uint64_t held_cap = 0;
+  bool reading_paused = false;
+  double paused_s = 0;
+  /// Actors of the tenant started again after they died, by kind.
+  std::map<std::string, uint64_t> restarts;
+  /// Audit events lost at a full audit queue (each loss is an audit_gap
+  /// line).
+  uint64_t audit_lost = 0;
+  /// What makes the tenant unhealthy while it runs (a failing journal), or
+  /// empty.
+  std::string problem;
+  /// Events not delivered when the tenant stopped (counted and audited).
+  uint64_t undelivered_at_stop = 0;
   orderer_stats orderer;
 };
 
@@ -64,7 +80,9 @@ typename Inspector::result_type inspect(Inspector& f, tenant_metrics& x) {
            x.rollovers, x.malformed, x.topics_rejected, x.oversized_frames, x.reconnect_latency, x.gap_length,
            x.estimated_missed, x.gap_since_ms, x.last_gap_s, x.last_reconnect_s,
            x.event_rate, x.last_frame_ms, x.token_expires_ms, x.inbox_buffered,
-           x.inbox_dropped, x.orderer);
+           x.inbox_dropped, x.held, x.held_cap, x.reading_paused, x.paused_s,
+           x.restarts, x.audit_lost, x.problem, x.undelivered_at_stop,
+           x.orderer);
 }
 
 } // namespace gcstream

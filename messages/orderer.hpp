@@ -5,7 +5,9 @@
 //
 //   session --(ingest_atom, event_batch)-----> orderer -> batch.seq (the ack:
 //                                                          the events are in
-//                                                          its kept state)
+//                                                          its kept state), or
+//                                                          an error (nothing
+//                                                          taken: offer again)
 //   orderer --(deliver_atom, event_batch)----> sink    -> seq (see sink.hpp)
 //   anyone  --(stats_atom)-------------------> orderer -> orderer_stats
 //   itself  --(sink_down_atom, i), (resend_atom, i, seq, gen): its restart and
@@ -44,12 +46,19 @@ struct sink_stats {
   uint64_t dropped = 0;
   /// Times the sink was started again after it died.
   uint64_t restarts = 0;
+  /// Refusals so far (errors, or no answer within the sink timeout).
+  uint64_t refused = 0;
+  /// Refusals in a row of the batch out now (0: none).
+  uint64_t refusing = 0;
+  /// Events given up on (to the dead-letter file, or dropped without one).
+  uint64_t dead_lettered = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sink_stats& x) {
   return f(caf::meta::type_name("gcstream::sink_stats"), x.name, x.waiting,
-           x.unacked_batches, x.delivered, x.dropped, x.restarts);
+           x.unacked_batches, x.delivered, x.dropped, x.restarts, x.refused,
+           x.refusing, x.dead_lettered);
 }
 
 /// The orderer's counters (they survive its restarts).
@@ -66,6 +75,10 @@ struct orderer_stats {
   uint64_t reordering = 0;
   /// Times the orderer was started on kept state (its restarts).
   uint64_t incarnations = 0;
+  /// Journal writes that failed (appends are retried).
+  uint64_t journal_errors = 0;
+  /// Held in the reorder buffer and the sink queues.
+  uint64_t held = 0;
   std::vector<sink_stats> sinks;
   /// Arrival minus event time, seconds, for every new event.
   histogram event_latency{duration_bounds()};
@@ -75,7 +88,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
   return f(caf::meta::type_name("gcstream::orderer_stats"), x.tenant,
            x.received, x.duplicates, x.late, x.late_dropped, x.released_early,
-           x.reordering, x.incarnations, x.sinks, x.event_latency);
+           x.reordering, x.incarnations, x.journal_errors, x.held, x.sinks,
+           x.event_latency);
 }
 
 /// The typed interface of an orderer. It is also an ingest_actor.

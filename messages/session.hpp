@@ -5,7 +5,7 @@
 // tells its supervisor.
 //
 //   transport --(ws_open_atom, conn)------------------------------> session
-//   transport --> event_inbox (events) --(drain_atom)--------------> session
+//   transport --> event_inbox (events) --(poke_atom)---------------> session
 //   transport --(ws_frames_atom, conn, frames, notices)------------> session
 //   transport --(ws_closed_atom, conn, ws_close_report)-----------> session
 //   session   --(ingest_atom, event_batch) -> ingest (the orderer) -> seq
@@ -23,6 +23,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/atoms.hpp"
 #include "messages/event.hpp"
 
 namespace gcstream {
@@ -36,6 +37,7 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
 using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
+/// Asks the orderer to hand everything it holds to the sinks.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// A frame that is not an event: heartbeats, pongs, system topics, and

@@ -62,11 +62,26 @@ uint64_t dedupe_window::hash_of(std::string_view id) {
   return h == 0 ? 1 : h;
 }
 
+void dedupe_window::expire(int64_t now_ms) {
+  while (!order_.empty() && order_.front().at_ms + max_age_ms_ <= now_ms)
+    evict_front();
+}
+
+bool dedupe_window::contains(uint64_t h) const {
+  if (h == 0)
+    h = 1;
+  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    if (slots_[i] == h)
+      return true;
+    if (slots_[i] == 0)
+      return false;
+  }
+}
+
 bool dedupe_window::seen_hash(uint64_t h, int64_t now_ms) {
   if (h == 0)
     h = 1; // 0 marks a free slot
-  while (!order_.empty() && order_.front().at_ms + max_age_ms_ <= now_ms)
-    evict_front();
+  expire(now_ms);
   // A full window evicts its oldest id per insert: fetch the slot of one a
   // few inserts ahead.
   constexpr size_t ahead = 8;

@@ -36,6 +36,13 @@ public:
   void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
   bool seen_hash(uint64_t hash, int64_t now_ms);
 
+  /// Evicts the ids older than max_age as of `now_ms`.
+  void expire(int64_t now_ms);
+
+  /// Whether `hash` is in the window (nothing is recorded; call expire()
+  /// first for the age limit to apply).
+  bool contains(uint64_t hash) const;
+
   /// Ids currently in the window.
   size_t size() const { return order_.size(); }
 

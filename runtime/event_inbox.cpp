@@ -25,12 +25,25 @@ void event_inbox::push(event_batch batch) {
   std::function<void()> now;
   {
     std::lock_guard<std::mutex> g{mtx_};
-    events_ += batch.events.size();
+    auto n = batch.events.size();
+    events_ += n;
     waiting_.push_back(std::move(batch));
-    while (events_ > max_events_ && waiting_.size() > 1) {
-      events_ -= waiting_.front().events.size();
-      dropped_ += waiting_.front().events.size();
+    if (budget_)
+      budget_->add_inbox(static_cast<int64_t>(n));
+    // Past the cap, the oldest waiting batches go (never the newest).
+    auto over = [&] {
+      if (!budget_)
+        return events_ > max_events_;
+      return budget_->policy() == overflow_policy::drop_oldest
+             && budget_->excess() > 0;
+    };
+    while (waiting_.size() > 1 && over()) {
+      auto k = waiting_.front().events.size();
+      events_ -= k;
+      dropped_ += k;
       waiting_.pop_front();
+      if (budget_)
+        budget_->add_inbox(-static_cast<int64_t>(k));
     }
     if (!poke_pending_ && poke_) {
       poke_pending_ = true;
@@ -41,11 +54,11 @@ void event_inbox::push(event_batch batch) {
     now();
 }
 
-std::vector<event_batch> event_inbox::take() {
+std::vector<event_batch> event_inbox::take(size_t max_batches) {
   std::lock_guard<std::mutex> g{mtx_};
   poke_pending_ = false;
   std::vector<event_batch> out;
-  while (!waiting_.empty()) {
+  while (!waiting_.empty() && out.size() < max_batches) {
     // How many of the next batches go into one.
     size_t count = waiting_.front().events.size();
     size_t joined = 1;
@@ -78,8 +91,11 @@ void event_inbox::ack(uint64_t seq) {
   auto it = in_flight_.find(seq);
   if (it == in_flight_.end())
     return;
-  events_ -= it->second.events.size();
+  auto n = it->second.events.size();
+  events_ -= n;
   in_flight_.erase(it);
+  if (budget_)
+    budget_->add_inbox(-static_cast<int64_t>(n));
 }
 
 void event_inbox::retry(uint64_t seq) {
@@ -98,6 +114,34 @@ void event_inbox::retry(uint64_t seq) {
   }
   if (now)
     now();
+}
+
+void event_inbox::retry_all() {
+  std::function<void()> now;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (in_flight_.empty())
+      return;
+    for (auto it = in_flight_.rbegin(); it != in_flight_.rend(); ++it)
+      waiting_.push_front(std::move(it->second));
+    in_flight_.clear();
+    if (!poke_pending_ && poke_) {
+      poke_pending_ = true;
+      now = poke_;
+    }
+  }
+  if (now)
+    now();
+}
+
+size_t event_inbox::in_flight_batches() const {
+  std::lock_guard<std::mutex> g{mtx_};
+  return in_flight_.size();
+}
+
+bool event_inbox::empty() const {
+  std::lock_guard<std::mutex> g{mtx_};
+  return waiting_.empty() && in_flight_.empty();
 }
 
 size_t event_inbox::buffered_events() const {

@@ -12,17 +12,23 @@
 // dedupe removes what had in fact arrived), and sockets of the dead session
 // keep feeding the inbox until they close.
 //
-// Bounded: past max_events, the oldest unsent batch is dropped and counted
-// (a journal, when configured, is the place to spill instead).
+// Bounded: the tenant's event_budget counts what waits here and what is in
+// flight. Under the drop_oldest policy, past the budget's cap the oldest
+// waiting batches are dropped and counted; under block, the transport stops
+// reading instead and nothing is dropped here. Without a budget (tests),
+// max_events is the cap and the oldest waiting batches go.
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
+#include <cstdint>
 #include <mutex>
 
 #include "messages/event.hpp"
+#include "runtime/event_budget.hpp"
 
 namespace gcstream {
 
@@ -31,8 +37,11 @@ class event_inbox {
 public:
   /// `max_batch`: take() joins waiting batches into batches of up to this
   /// many events.
-  explicit event_inbox(size_t max_events = 100000, size_t max_batch = 1024)
-    : max_events_(max_events), max_batch_(max_batch == 0 ? 1 : max_batch) {}
+  explicit event_inbox(size_t max_events = 100000, size_t max_batch = 1024,
+                       std::shared_ptr<event_budget> budget = nullptr)
+    : max_events_(max_events),
+      max_batch_(max_batch == 0 ? 1 : max_batch),
+      budget_(std::move(budget)) {}
 
   event_inbox(const event_inbox&) = delete;
   event_inbox& operator=(const event_inbox&) = delete;
@@ -50,13 +59,24 @@ public:
   /// that waited side by side are joined, in order, up to max_batch events
   /// (a bigger one stays whole): one socket read makes one small batch, and
   /// every batch costs a message, a reply and a sink delivery downstream.
-  std::vector<event_batch> take();
+  std::vector<event_batch> take(size_t max_batches = SIZE_MAX);
 
   /// Downstream has batch `seq`: forget it.
   void ack(uint64_t seq);
 
-  /// Offers batch `seq` again later (downstream failed).
+  /// Offers batch `seq` again (downstream failed), before what waits.
   void retry(uint64_t seq);
+
+  /// Offers every batch in flight again, oldest first, before what waits
+  /// (downstream restarted: what it had not acknowledged goes to the new
+  /// one).
+  void retry_all();
+
+  /// Batches handed out and not yet acknowledged.
+  size_t in_flight_batches() const;
+
+  /// Whether nothing waits and nothing is in flight.
+  bool empty() const;
 
   /// Events waiting or in flight.
   size_t buffered_events() const;
@@ -75,6 +95,7 @@ private:
   mutable std::mutex mtx_;
   size_t max_events_;
   size_t max_batch_;
+  std::shared_ptr<event_budget> budget_;
   std::function<void()> poke_;
   bool poke_pending_ = false;
   uint64_t next_seq_ = 0;

@@ -6,7 +6,8 @@
 
 namespace gcstream {
 
-caf::expected<std::unique_ptr<journal>> journal::open(const std::string& path) {
+caf::expected<std::unique_ptr<journal>> journal::open(const std::string& path,
+                                                      int busy_ms) {
   std::unique_ptr<journal> j{new journal};
   auto fail = [&](const std::string& what) {
     std::string msg = "journal " + path + ": " + what;
@@ -20,7 +21,7 @@ caf::expected<std::unique_ptr<journal>> journal::open(const std::string& path) {
                       nullptr)
       != SQLITE_OK)
     return fail("cannot open");
-  sqlite3_busy_timeout(j->db_, 5000);
+  sqlite3_busy_timeout(j->db_, busy_ms);
   if (!j->exec("PRAGMA journal_mode=WAL") || !j->exec("PRAGMA synchronous=NORMAL")
       || !j->exec("CREATE TABLE IF NOT EXISTS events ("
                   " jid INTEGER PRIMARY KEY AUTOINCREMENT,"

@@ -31,7 +31,11 @@ namespace gcstream {
 class journal {
 public:
   /// Opens (creating) the journal at `path`; errc::bad_config when it cannot.
-  static caf::expected<std::unique_ptr<journal>> open(const std::string& path);
+  /// A write waits at most `busy_ms` for another writer of the file (then it
+  /// fails, and the batch is offered again later: the orderer's thread is
+  /// not held long).
+  static caf::expected<std::unique_ptr<journal>> open(const std::string& path,
+                                                      int busy_ms = 100);
 
   ~journal();
 

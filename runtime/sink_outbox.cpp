@@ -6,9 +6,9 @@
 
 namespace gcstream {
 
-size_t sink_outbox::trim(std::vector<uint64_t>* dropped_ids) {
+size_t sink_outbox::trim_to(size_t keep, std::vector<uint64_t>* dropped_ids) {
   size_t n = 0;
-  while (waiting_.size() > cfg_.max_events) {
+  while (waiting_.size() > keep) {
     if (dropped_ids && waiting_.front().journal_id != 0)
       dropped_ids->push_back(waiting_.front().journal_id);
     waiting_.pop_front();
@@ -28,7 +28,7 @@ void sink_outbox::add(event e) {
 }
 
 outbox_batch sink_outbox::next(bool partial) {
-  if (waiting_.empty() || in_flight_.size() >= cfg_.window)
+  if (waiting_.empty() || out_)
     return {};
   size_t max_batch = cfg_.max_batch == 0 ? 1 : cfg_.max_batch;
   if (!partial && waiting_.size() < max_batch)
@@ -42,28 +42,35 @@ outbox_batch sink_outbox::next(bool partial) {
     b.events.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
   }
-  in_flight_events_ += n;
-  auto seq = b.seq;
-  outbox_batch out{caf::make_message(deliver_atom::value, std::move(b))};
-  return in_flight_.emplace(seq, std::move(out)).first->second;
+  out_ = outbox_batch{caf::make_message(deliver_atom::value, std::move(b))};
+  refusals_ = 0;
+  last_refusal_.clear();
+  return out_;
 }
 
 bool sink_outbox::ack(uint64_t seq) {
-  auto it = in_flight_.find(seq);
-  if (it == in_flight_.end())
+  if (!find(seq))
     return false;
-  in_flight_events_ -= it->second->events.size();
-  acked_events_ += it->second->events.size();
-  in_flight_.erase(it);
+  acked_events_ += out_->events.size();
+  out_ = outbox_batch{};
+  refusals_ = 0;
   return true;
 }
 
-std::vector<outbox_batch> sink_outbox::unacknowledged() const {
-  std::vector<outbox_batch> out;
-  out.reserve(in_flight_.size());
-  for (auto& kv : in_flight_)
-    out.push_back(kv.second);
-  return out;
+uint32_t sink_outbox::refused(uint64_t seq, std::string reason) {
+  if (!find(seq))
+    return 0;
+  ++refused_total_;
+  last_refusal_ = std::move(reason);
+  return ++refusals_;
+}
+
+outbox_batch sink_outbox::give_up(uint64_t seq) {
+  if (!find(seq))
+    return {};
+  dead_lettered_ += out_->events.size();
+  refusals_ = 0;
+  return std::exchange(out_, outbox_batch{});
 }
 
 } // namespace gcstream

@@ -129,6 +129,13 @@ struct conn_state {
   bool tls = false;
   hdl handle;
   bool requested = false;
+  /// While reading is paused, the connection itself: websocketpp owns no
+  /// connection with no I/O pending, so a paused one would die silently.
+  std::shared_ptr<void> held;
+  /// close() came before the socket was open: close it as soon as it is.
+  bool close_on_open = false;
+  uint16_t close_code = 1000;
+  std::string close_reason;
   std::vector<frame_ref> pending;
   int64_t pending_since = 0;
   bool flush_posted = false;
@@ -208,23 +215,40 @@ public:
     auto st = find(id);
     if (!st)
       return;
+    // Not open yet: websocketpp refuses to close a connecting socket, so it
+    // is cut (the fail handler reports it) or, if not even connected, closed
+    // the moment it opens.
+    auto go = [st, code, reason](auto con) {
+      if (con->get_state() == websocketpp::session::state::connecting) {
+        st->close_on_open = true;
+        st->close_code = code;
+        st->close_reason = reason;
+        asio::error_code e;
+        con->get_raw_socket().close(e);
+        return;
+      }
+      if (st->held) { // paused: the close handshake needs reading
+        con->resume_reading();
+        st->held.reset();
+      }
+      websocketpp::lib::error_code ec;
+      con->close(code, reason, ec);
+    };
     if (st->tls)
-      on_strand(tls_, st, [code, reason](auto con) {
-        websocketpp::lib::error_code ec;
-        con->close(code, reason, ec);
-      });
+      on_strand(tls_, st, go);
     else
-      on_strand(plain_, st, [code, reason](auto con) {
-        websocketpp::lib::error_code ec;
-        con->close(code, reason, ec);
-      });
+      on_strand(plain_, st, go);
   }
 
   void abort(uint64_t id) {
     auto st = find(id);
     if (!st)
       return;
-    auto kill = [](auto con) {
+    auto kill = [st](auto con) {
+      if (st->held) { // paused: a read must be pending for the end to show
+        con->resume_reading();
+        st->held.reset();
+      }
       asio::error_code ec;
       con->get_raw_socket().close(ec);
     };
@@ -232,6 +256,24 @@ public:
       on_strand(tls_, st, kill);
     else
       on_strand(plain_, st, kill);
+  }
+
+  void resume(uint64_t id) {
+    auto st = find(id);
+    if (!st)
+      return;
+    auto go = [st](auto con) {
+      con->resume_reading();
+      st->held.reset();
+    };
+    websocketpp::lib::error_code ec;
+    if (st->tls) {
+      if (auto con = tls_.get_con_from_hdl(st->handle, ec); !ec)
+        asio::post(*con->get_strand(), [con, go] { go(con); });
+    } else {
+      if (auto con = plain_.get_con_from_hdl(st->handle, ec); !ec)
+        asio::post(*con->get_strand(), [con, go] { go(con); });
+    }
   }
 
   void stop() {
@@ -295,15 +337,21 @@ private:
     asio::post(*con->get_strand(), [con, f] { f(con); });
   }
 
-  // Hands the frames read so far to the owner, in order.
-  static void flush(const std::shared_ptr<conn_state>& st) {
+  // Hands the frames read so far to the owner, in order; pauses reading
+  // when the owner asks (`con` null: the connection is ending anyway).
+  template <class ConPtr>
+  static void flush(const std::shared_ptr<conn_state>& st, const ConPtr& con) {
     st->flush_posted = false;
     if (st->pending.empty())
       return;
     auto frames = std::move(st->pending);
     st->pending.clear();
-    if (st->handlers.on_frames)
-      st->handlers.on_frames(std::move(frames), st->pending_since);
+    if (st->handlers.on_frames
+        && st->handlers.on_frames(st->id, std::move(frames), st->pending_since)
+        && con) {
+      st->held = con; // kept alive while nothing is read
+      con->pause_reading(); // the owner holds too much: until resume()
+    }
   }
 
   template <class Client>
@@ -325,7 +373,12 @@ private:
         asio::ssl::host_name_verification(con->get_host()));
     }
     st->handle = con->get_handle();
-    con->set_open_handler([st](hdl) {
+    con->set_open_handler([st, &c](hdl h) {
+      if (st->close_on_open) {
+        websocketpp::lib::error_code ec;
+        c.close(h, st->close_code, st->close_reason, ec);
+        return;
+      }
       if (st->handlers.on_open)
         st->handlers.on_open();
     });
@@ -343,11 +396,11 @@ private:
           websocketpp::lib::error_code e;
           auto k = c.get_con_from_hdl(h, e);
           if (!e)
-            asio::post(*k->get_strand(), [st] { flush(st); });
+            asio::post(*k->get_strand(), [st, k] { flush(st, k); });
         }
       });
     con->set_close_handler([this, st, &c](hdl h) {
-      flush(st); // what arrived before the close goes first
+      flush(st, typename Client::connection_ptr{}); // what arrived first goes first
       auto k = c.get_con_from_hdl(h);
       ws_close_info info;
       info.was_open = true;
@@ -376,6 +429,7 @@ private:
   }
 
   void finish(const std::shared_ptr<conn_state>& st, ws_close_info info) {
+    st->held.reset();
     {
       std::lock_guard<std::mutex> g{mtx_};
       info.requested = st->requested;
@@ -424,6 +478,10 @@ void ws_transport::close(uint64_t id, uint16_t code, std::string reason) {
 
 void ws_transport::abort(uint64_t id) {
   impl_->abort(id);
+}
+
+void ws_transport::resume(uint64_t id) {
+  impl_->resume(id);
 }
 
 void ws_transport::stop() {

@@ -71,11 +71,13 @@ struct ws_close_info {
 /// What a connection reports, always on an Asio thread, one call at a time.
 struct ws_handlers {
   std::function<void()> on_open;
-  /// Frames in arrival order, with their arrival time (epoch ms). Each
-  /// frame's buffer has envelope_parser::padding() bytes of room past its
-  /// end, and shares ownership with the library's message: taking a frame
-  /// allocates nothing.
-  std::function<void(std::vector<frame_ref>&& frames, int64_t arrival_ms)>
+  /// Frames of connection `conn` in arrival order, with their arrival time
+  /// (epoch ms). Each frame's buffer has envelope_parser::padding() bytes of
+  /// room past its end, and shares ownership with the library's message:
+  /// taking a frame allocates nothing. Returning true pauses reading the
+  /// connection (until resume(conn)): TCP then pushes back on the sender.
+  std::function<bool(uint64_t conn, std::vector<frame_ref>&& frames,
+                     int64_t arrival_ms)>
     on_frames;
   /// Exactly once, after on_open or instead of it.
   std::function<void(const ws_close_info&)> on_closed;
@@ -102,6 +104,9 @@ public:
 
   /// Drops the TCP connection at once (for a socket that stopped answering).
   void abort(uint64_t id);
+
+  /// Starts reading a paused connection again (any thread).
+  void resume(uint64_t id);
 
   /// Closes every connection and joins the Asio threads.
   void stop();

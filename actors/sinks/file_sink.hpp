@@ -7,14 +7,22 @@
 //
 // The file is opened for appending (created with mode 0600: events carry
 // customer data) and rotated by size: events.jsonl -> events.jsonl.1 -> ...
-// up to `keep` old files. A batch whose seq is not above the last one
-// written was already written (the orderer resends unacknowledged batches
-// after a restart of its own): it is acknowledged and not written again.
-// A write that fails ends the sink with the error; the orderer starts it
-// again and resends what it had not acknowledged, so nothing is lost and
-// the failure shows in the audit log (sink_restarted).
+// up to `keep` old files.
+//
+// No duplicates across restarts: the last seq written lives in a
+// file_sink_keep that the sink's factory holds, so a restarted sink knows
+// which batches its file already has; a batch whose seq is not above it was
+// written (the orderer resends the batch it had out): it is acknowledged and
+// not written again.
+//
+// Whole lines only: a batch is one write(); a write that fails is cut back
+// (ftruncate to the size before it), and the batch is refused with the
+// error, so the orderer offers it again (and after its refusal limit puts it
+// in the dead letters). At open, a last line without its newline (left by a
+// process that died mid-write) is cut back too.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "messages/sink.hpp"
@@ -33,21 +41,30 @@ struct file_sink_settings {
   unsigned keep = 5;
 };
 
+/// What a file sink's restarts share (held by its factory).
+struct file_sink_keep {
+  /// The last batch written to the file (0: none).
+  uint64_t last_written = 0;
+  /// Bytes of torn last lines cut back at open.
+  uint64_t torn_bytes_cut = 0;
+};
+
 /// State of a file sink.
 struct file_sink_state {
   file_sink_settings cfg;
+  std::shared_ptr<file_sink_keep> keep;
   int fd = -1;
   uint64_t size = 0;
-  seen_batches handled;
   uint64_t events = 0;
   std::string buf;
   ~file_sink_state();
   static inline const char* name = "gcstream.file_sink";
 };
 
-/// The file sink's behavior.
+/// The file sink's behavior. `keep` (may be null: then a restart knows
+/// nothing) outlives the actor.
 sink_actor::behavior_type
 file_sink(sink_actor::stateful_pointer<file_sink_state> self,
-          file_sink_settings cfg);
+          file_sink_settings cfg, std::shared_ptr<file_sink_keep> keep);
 
 } // namespace gcstream

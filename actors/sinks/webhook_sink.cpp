@@ -3,9 +3,23 @@
 #include <caf/all.hpp>
 
 #include "actors/http_reply.hpp"
+#include "messages/errors.hpp"
 #include "runtime/event_line.hpp"
 
 namespace gcstream {
+
+std::string printable_url(const std::string& url) {
+  auto end = url.find_first_of("?#");
+  auto out = url.substr(0, end);
+  // user:password@host: keep only the host.
+  auto scheme = out.find("://");
+  auto at = out.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+  auto slash = out.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme != std::string::npos && at != std::string::npos
+      && (slash == std::string::npos || at < slash))
+    out.erase(scheme + 3, at - scheme - 2);
+  return out;
+}
 
 namespace {
 
@@ -37,12 +51,20 @@ void post_next(pointer self) {
                   http_reply_to<webhook_sink_actor>(self, ++st.request_id));
 }
 
-void retry_later(pointer self, int64_t at_least_ms) {
+// Answers the batch out and posts the next one.
+void finish(pointer self, caf::expected<uint64_t> result) {
   auto& st = self->state;
-  ++st.failures;
-  auto delay = std::max(full_jitter(st.cfg.backoff, st.attempt++, st.rng),
-                        std::chrono::milliseconds{at_least_ms});
-  self->delayed_send(self, delay, retry_atom::value, st.request_id);
+  st.in_flight = false;
+  auto done = std::move(st.queue.front());
+  st.queue.pop_front();
+  if (result) {
+    st.last_acked = std::max(st.last_acked, *result);
+    done.promise.deliver(*result);
+  } else {
+    ++st.failures;
+    done.promise.deliver(std::move(result.error()));
+  }
+  post_next(self);
 }
 
 } // namespace
@@ -56,10 +78,10 @@ webhook_sink(pointer self, webhook_sink_settings cfg,
     [=](deliver_atom, event_batch& b) -> caf::result<uint64_t> {
       auto& st = self->state;
       if (b.seq != 0 && b.seq <= st.last_acked)
-        return b.seq; // sent before the orderer restarted
+        return b.seq; // sent before a restart of the orderer
       auto rp = self->make_response_promise<uint64_t>();
       for (auto& p : st.queue)
-        if (p.batch.seq == b.seq) { // queued already: answer the new asker
+        if (p.batch.seq == b.seq) { // posting already: answer the new asker
           p.promise = rp;
           return rp;
         }
@@ -69,30 +91,29 @@ webhook_sink(pointer self, webhook_sink_settings cfg,
     },
     [=](http_done_atom, uint64_t id, const http_response& r) {
       auto& st = self->state;
-      if (id != st.request_id)
+      if (id != st.request_id || st.queue.empty())
         return;
-      st.in_flight = false;
-      if (r.status < 200 || r.status >= 300) {
-        retry_later(self, r.retry_after_ms);
+      auto seq = st.queue.front().batch.seq;
+      if (r.status >= 200 && r.status < 300) {
+        finish(self, seq);
         return;
       }
-      st.attempt = 0;
-      auto done = std::move(st.queue.front());
-      st.queue.pop_front();
-      st.last_acked = std::max(st.last_acked, done.batch.seq);
-      done.promise.deliver(done.batch.seq);
-      post_next(self);
+      auto why = "webhook " + printable_url(st.cfg.url) + " answered HTTP "
+                 + std::to_string(r.status) + " to batch " + std::to_string(seq);
+      bool again = r.status >= 500 || r.status == 408 || r.status == 429
+                   || r.status < 400;
+      if (again)
+        finish(self, make_error(errc::sink_failed, why, r.retry_after_ms));
+      else
+        finish(self, make_error(errc::sink_rejected, why + " (not retried)"));
     },
-    [=](http_done_atom, uint64_t id, const caf::error&) {
+    [=](http_done_atom, uint64_t id, const caf::error& err) {
       auto& st = self->state;
-      if (id != st.request_id)
+      if (id != st.request_id || st.queue.empty())
         return;
-      st.in_flight = false;
-      retry_later(self, -1);
-    },
-    [=](retry_atom, uint64_t id) {
-      if (id == self->state.request_id)
-        post_next(self);
+      finish(self, make_error(errc::sink_failed,
+                              "webhook " + printable_url(st.cfg.url) + ": "
+                                + reason_of(err)));
     },
   };
 }

@@ -18,6 +18,7 @@
 #include "messages/add_types.hpp"
 #include "messages/audit.hpp"
 #include "runtime/http_client.hpp"
+#include "tests/support/audit_capture.hpp"
 #include "tests/support/emulator_fixture.hpp"
 
 namespace gcstream::test {
@@ -37,7 +38,10 @@ struct live_fixture : emulator_fixture {
   std::shared_ptr<http_client> http;
   std::mutex audit_mtx;
   std::vector<audit_event> audits;
+  /// Gets every audit event of a runtime (its observer).
   audit_actor recorder;
+  /// Where actors spawned directly by a test report.
+  audit_capture direct;
 
   explicit live_fixture(emulator::config c = default_config(),
                         http_settings hs = {})
@@ -70,9 +74,16 @@ struct live_fixture : emulator_fixture {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
+  /// What the recorder got, then what was reported directly.
   std::vector<audit_event> audit_copy() {
-    std::lock_guard<std::mutex> g{audit_mtx};
-    return audits;
+    std::vector<audit_event> out;
+    {
+      std::lock_guard<std::mutex> g{audit_mtx};
+      out = audits;
+    }
+    auto more = direct.all();
+    out.insert(out.end(), more.begin(), more.end());
+    return out;
   }
 
   /// Performs one request through the HTTP client and waits for it.

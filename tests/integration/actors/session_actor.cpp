@@ -6,6 +6,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <map>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <set>
 
 #include "actors/token_actor.hpp"
@@ -43,7 +48,8 @@ struct session_fixture : test::live_fixture {
     ts.login_url = base;
     ts.client_id = "app";
     ts.client_secret = "s3cret-Value";
-    tok = sys.spawn(token_actor_impl, ts, http, recorder);
+    tok = sys.spawn(token_actor_impl, ts, http, direct.queue,
+                    std::make_shared<token_keep>());
     ingest = sys.spawn([this](ingest_actor::pointer) -> ingest_actor::behavior_type {
       return {[this](ingest_atom, const event_batch& b) {
         std::lock_guard<std::mutex> g{m};
@@ -77,11 +83,12 @@ struct session_fixture : test::live_fixture {
     return s;
   }
 
-  session_actor spawn(session_settings s) {
+  session_actor spawn(session_settings s,
+                      std::shared_ptr<event_inbox> inbox = std::make_shared<event_inbox>(),
+                      std::shared_ptr<tenant_sockets> sockets = nullptr) {
     return sys.spawn(session_actor_impl, std::move(s),
-                     session_deps{tok, http, ws, ingest,
-                                  std::make_shared<event_inbox>(), listener,
-                                  recorder});
+                     session_deps{tok, http, ws, ingest, std::move(inbox), listener,
+                                  direct.queue, nullptr, std::move(sockets)});
   }
 
   template <class P>
@@ -316,6 +323,95 @@ BOOST_AUTO_TEST_CASE(rejected_topics_are_reported_and_all_rejected_is_fatal) {
   auto reason = wait_down(none.address());
   BOOST_CHECK(code_of(reason) == errc::all_topics_rejected);
   BOOST_CHECK(!is_retriable(reason));
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_session_leaves_its_socket_streaming_to_the_next) {
+  auto inbox = std::make_shared<event_inbox>();
+  auto sockets = std::make_shared<tenant_sockets>(ws);
+  auto first = spawn(settings(), inbox, sockets);
+  BOOST_REQUIRE(wait([&] { return received.size() >= 20 && !channels.empty(); }));
+  auto ch = channels.front();
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  wait_down(first.address());
+  // Nobody owns the socket now, but it still feeds the tenant's inbox.
+  BOOST_CHECK_EQUAL(sockets->left(), 1u);
+  auto held = inbox->buffered_events();
+  BOOST_CHECK(probe::eventually([&] { return inbox->buffered_events() >= held + 10; }));
+  // The next session resumes the channel (the service replaces the old
+  // socket) and hands over everything the inbox got meanwhile.
+  auto s = settings();
+  s.resume = ch;
+  auto second = spawn(s, inbox, sockets);
+  BOOST_REQUIRE(wait([&] { return channels.size() >= 2; }));
+  BOOST_CHECK(probe::eventually([&] {
+    return stats()["totals"]["sockets_open"].get<int>() == 1;
+  }));
+  srv.reconfigure(R"({"event_rate":0})");
+  auto written = [&] { return stats()["topics"][presence]["written"].get<size_t>(); };
+  BOOST_CHECK(probe::eventually([&] { return seqs_of(presence).size() == written(); }));
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  wait_down(second.address());
+}
+
+BOOST_AUTO_TEST_CASE(a_session_that_fails_mid_rollover_leaves_the_working_socket) {
+  auto inbox = std::make_shared<event_inbox>();
+  auto sockets = std::make_shared<tenant_sockets>(ws);
+  auto s = spawn(settings(), inbox, sockets);
+  BOOST_REQUIRE(wait([&] { return received.size() >= 10; }));
+  // The rollover's new channel cannot be made: the session ends, retriable,
+  // but the socket that works is left streaming for the next session.
+  srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels","status":503,"count":1})");
+  srv.inject(R"({"kind":"socket_closing","close_after_ms":60000})");
+  auto reason = wait_down(s.address());
+  BOOST_CHECK(code_of(reason) == errc::api_failed);
+  BOOST_CHECK_EQUAL(sockets->left(), 1u);
+  BOOST_CHECK_EQUAL(stats()["totals"]["sockets_open"].get<int>(), 1);
+  auto held = inbox->buffered_events();
+  BOOST_CHECK(probe::eventually([&] { return inbox->buffered_events() >= held + 10; }));
+  sockets->close_left(1000, "test over");
+  BOOST_CHECK(probe::eventually(
+    [&] { return stats()["totals"]["sockets_open"].get<int>() == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_session_closes_a_socket_still_being_set_up) {
+  // A listener that never answers the upgrade: the socket stays in setup
+  // (as a rollover's new socket does until the service answers).
+  int hole = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE_EQUAL(::bind(hole, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  BOOST_REQUIRE_EQUAL(::listen(hole, 4), 0);
+  socklen_t len = sizeof(a);
+  ::getsockname(hole, reinterpret_cast<sockaddr*>(&a), &len);
+  auto uri = "ws://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/channels/x";
+  auto sockets = std::make_shared<tenant_sockets>(ws);
+  auto s = settings();
+  s.resume = channel_info{"x", uri, 0, 0};
+  auto session = spawn(s, std::make_shared<event_inbox>(), sockets);
+  BOOST_REQUIRE(probe::eventually([&] { return ws->live_connections() == 1; }));
+  caf::anon_send_exit(session, caf::exit_reason::kill);
+  wait_down(session.address());
+  // Not left to anyone: closed at once.
+  BOOST_CHECK(probe::eventually([&] { return ws->live_connections() == 0; }));
+  BOOST_CHECK_EQUAL(sockets->left(), 0u);
+  ::close(hole);
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_session_hands_over_what_the_inbox_holds_then_ends) {
+  auto inbox = std::make_shared<event_inbox>();
+  auto s = spawn(settings(), inbox);
+  BOOST_REQUIRE(wait([&] { return received.size() >= 10; }));
+  caf::anon_send(s, stop_atom::value, caf::timespan{5s});
+  auto reason = wait_down(s.address());
+  BOOST_CHECK(!reason); // a normal end
+  BOOST_CHECK(inbox->empty());
+  // Every event that reached the inbox reached the ingest actor.
+  BOOST_CHECK(probe::eventually(
+    [&] { return stats()["totals"]["sockets_open"].get<int>() == 0; }));
+  auto got = seqs_of(presence);
+  BOOST_CHECK(!got.empty());
+  BOOST_CHECK_EQUAL(*got.rbegin(), static_cast<int64_t>(got.size()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -29,7 +29,7 @@ emulator::config fast_emulator() {
 struct supervised : test::live_fixture {
   std::shared_ptr<ws_transport> ws = std::make_shared<ws_transport>();
   std::shared_ptr<event_inbox> inbox = std::make_shared<event_inbox>();
-  token_actor tok;
+  std::shared_ptr<tenant_core> core;
   limiter_actor limiter;
   ingest_actor ingest;
   supervisor_actor sup;
@@ -45,8 +45,8 @@ struct supervised : test::live_fixture {
     ts.login_url = base;
     ts.client_id = "app";
     ts.client_secret = "s3cret-Value";
-    tok = sys.spawn(token_actor_impl, ts, http, recorder);
-    limiter = sys.spawn(connection_limiter, limiter_settings{});
+    limiter = sys.spawn(connection_limiter, limiter_settings{},
+                        std::vector<limiter_hold>{});
     ingest = sys.spawn([this](ingest_actor::pointer) -> ingest_actor::behavior_type {
       return {[this](ingest_atom, const event_batch& b) {
         std::lock_guard<std::mutex> g{m};
@@ -61,32 +61,45 @@ struct supervised : test::live_fixture {
     s.tenant = "acme";
     s.limiter_key = "127.0.0.1|app";
     s.backoff = {0ms, 2.0, 50ms};
-    // One inbox for the tenant: it outlives every session.
-    auto deps = session_deps{tok, http, ws, ingest, inbox, {}, recorder};
-    sup = sys.spawn(tenant_supervisor, s, tok, limiter,
-                    session_factory{[this, deps](supervisor_pointer self,
-                                                 const channel_info& resume) {
-                      session_settings ss;
-                      ss.tenant = "acme";
-                      ss.api_url = base;
-                      ss.topics = {topic};
-                      ss.ping_interval = 100ms;
-                      ss.heartbeat_timeout = 500ms;
-                      ss.resume = resume;
-                      auto d = deps;
-                      d.listener = self;
-                      auto h = caf::actor_cast<caf::actor>(
-                        self->spawn(session_actor_impl, ss, d));
-                      std::lock_guard<std::mutex> g{m};
-                      sessions.push_back(h);
-                      return h;
-                    }},
-                    recorder);
+    // One core for the tenant: it outlives every session (and supervisor).
+    core = std::make_shared<tenant_core>("acme");
+    core->cfg = s;
+    core->inbox = inbox;
+    core->ingest = ingest;
+    core->token = std::make_shared<token_keep>();
+    core->audit = direct.queue;
+    core->sockets = std::make_shared<tenant_sockets>(ws);
+    core->limiter = std::make_shared<limiter_ref>();
+    core->limiter->set(limiter);
+    core->make_token = [this, ts](caf::actor_system& sys) -> token_actor {
+      return sys.spawn(token_actor_impl, ts, http, direct.queue, core->token);
+    };
+    auto deps = session_deps{{}, http, ws, ingest, inbox, {}, direct.queue,
+                             nullptr, core->sockets};
+    core->make_session = [this, deps](caf::actor_system& sys, const session_start& st) {
+      session_settings ss;
+      ss.tenant = "acme";
+      ss.api_url = base;
+      ss.topics = {topic};
+      ss.ping_interval = 100ms;
+      ss.heartbeat_timeout = 500ms;
+      ss.resume = st.resume;
+      ss.drain_only = st.drain_only;
+      auto d = deps;
+      d.token = st.token;
+      d.ingest = st.ingest;
+      d.listener = st.listener;
+      auto h = caf::actor_cast<caf::actor>(sys.spawn(session_actor_impl, ss, d));
+      std::lock_guard<std::mutex> g{m};
+      sessions.push_back(h);
+      return h;
+    };
+    sup = sys.spawn(tenant_supervisor, core);
   }
 
   ~supervised() {
-    stop_actors({caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(tok),
-                 caf::actor_cast<caf::actor>(limiter),
+    auto h = core->handles();
+    stop_actors({h.supervisor, h.token, h.session, caf::actor_cast<caf::actor>(limiter),
                  caf::actor_cast<caf::actor>(ingest)});
     ws->stop();
   }
@@ -100,7 +113,8 @@ struct supervised : test::live_fixture {
   tenant_status status() {
     caf::scoped_actor self{sys};
     tenant_status out;
-    self->request(sup, 5s, status_atom::value)
+    self->request(caf::actor_cast<supervisor_actor>(core->handles().supervisor), 5s,
+                  status_atom::value)
       .receive([&](const tenant_status& s) { out = s; }, [](caf::error&) {});
     return out;
   }
@@ -208,6 +222,52 @@ BOOST_AUTO_TEST_CASE(a_429_on_channel_creation_is_retried) {
     }
   }
   BOOST_CHECK_EQUAL(honoured, 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_supervisor_is_replaced_and_the_stream_never_stops) {
+  BOOST_REQUIRE(wait([&] { return ids.size() >= 10; }));
+  auto session = core->handles().session;
+  BOOST_REQUIRE(session);
+  caf::anon_send_exit(core->handles().supervisor, caf::exit_reason::kill);
+  // Events keep coming with no supervisor at all.
+  auto before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  // A new one (the runtime's supervisor starts it) adopts the session.
+  sup = sys.spawn(tenant_supervisor, core);
+  BOOST_REQUIRE(probe::eventually([&] {
+    return core->handles().supervisor == caf::actor_cast<caf::actor>(sup);
+  }));
+  BOOST_CHECK(core->handles().session == session);
+  BOOST_CHECK_EQUAL(status().state, "connected");
+  // ...and supervises it: a drop is recovered from.
+  srv.inject(R"({"kind":"drop"})");
+  before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  srv.reconfigure(R"({"event_rate":0})");
+  BOOST_CHECK(probe::eventually([&] {
+    auto written = stats()["topics"][topic]["written"].get<size_t>();
+    std::lock_guard<std::mutex> g{m};
+    return ids.size() == written;
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_token_actor_changes_nothing_for_the_stream) {
+  BOOST_REQUIRE(wait([&] { return ids.size() >= 10; }));
+  auto tok = core->handles().token;
+  caf::anon_send_exit(tok, caf::exit_reason::kill);
+  BOOST_REQUIRE(probe::eventually([&] {
+    auto now = core->handles().token;
+    return now && now != tok;
+  }));
+  auto before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  // The new token actor took the kept token: no new login.
+  BOOST_CHECK_EQUAL(stats()["token_requests"]["app"].get<int>(), 1);
+  // And it serves the next session (a drop makes one).
+  srv.inject(R"({"kind":"drop"})");
+  before = ids.size();
+  BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
+  BOOST_CHECK_EQUAL(status().state, "connected");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

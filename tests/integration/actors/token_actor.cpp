@@ -45,7 +45,8 @@ struct token_live : test::live_fixture {
   }
 
   token_actor spawn_token(const std::string& password = secret) {
-    return sys.spawn(token_actor_impl, settings(password), http, recorder);
+    return sys.spawn(token_actor_impl, settings(password), http, direct.queue,
+                     std::make_shared<token_keep>());
   }
 
   caf::expected<access_token> get(const token_actor& tok,
@@ -228,7 +229,8 @@ BOOST_AUTO_TEST_CASE(tokens_over_https_and_a_clear_error_for_the_wrong_ca) {
     s.login_url = f.base;
     s.client_id = "app";
     s.client_secret = secret;
-    auto tok = f.sys.spawn(token_actor_impl, s, f.http, f.recorder);
+    auto tok = f.sys.spawn(token_actor_impl, s, f.http, f.direct.queue,
+                           std::make_shared<token_keep>());
     caf::scoped_actor self{f.sys};
     self->request(tok, 20s, token_atom::value, caf::timespan{0})
       .receive(

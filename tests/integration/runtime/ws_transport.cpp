@@ -27,11 +27,15 @@ struct recorder {
   std::vector<std::string> frames;
   size_t batches = 0;
   bool all_padded = true;
+  /// Pause reading after this many frames (0: never).
+  size_t pause_after = 0;
+  bool paused = false;
 
   ws_handlers handlers() {
     ws_handlers h;
     h.on_open = [this] { update([&] { opened = true; }); };
-    h.on_frames = [this](std::vector<frame_ref>&& fs, int64_t) {
+    h.on_frames = [this](uint64_t, std::vector<frame_ref>&& fs, int64_t) {
+      bool pause = false;
       update([&] {
         ++batches;
         for (auto& f : fs) {
@@ -40,7 +44,9 @@ struct recorder {
                        && b.capacity() >= b.size() + envelope_parser::padding();
           frames.push_back(b);
         }
+        pause = paused = pause_after != 0 && frames.size() >= pause_after;
       });
+      return pause;
     };
     h.on_closed = [this](const ws_close_info& i) { update([&] { closed = i; }); };
     return h;
@@ -168,6 +174,44 @@ BOOST_AUTO_TEST_CASE(an_oversized_frame_closes_with_1009) {
   BOOST_CHECK_EQUAL(r.closed->local_code, 1009);
   BOOST_CHECK(!r.closed->requested);
   (void) id;
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_connection_reads_nothing_until_resumed) {
+  recorder r;
+  r.pause_after = 20;
+  const std::string topic = "v2.users.u1.presence";
+  auto id = transport.connect(channel({topic}), r.handlers());
+  BOOST_REQUIRE(id);
+  BOOST_REQUIRE(r.wait([&] { return r.paused; }));
+  auto written = [&] { return stats()["topics"][topic]["written"].get<size_t>(); };
+  // The service goes on writing; nothing more is read meanwhile (but what
+  // the last read had brought in already).
+  auto w0 = written();
+  BOOST_REQUIRE(probe::eventually([&] { return written() >= w0 + 30; }, 20s));
+  auto c1 = r.count("emulatorSeq");
+  BOOST_REQUIRE(probe::eventually([&] { return written() >= w0 + 60; }, 20s));
+  BOOST_CHECK_EQUAL(r.count("emulatorSeq"), c1);
+  BOOST_CHECK_LT(c1, w0 + 30);
+  // (A paused connection is kept alive: websocketpp owns none without I/O.)
+  BOOST_CHECK(stats()["totals"]["sockets_open"].get<int>() == 1);
+  r.update([&] { r.pause_after = 0; });
+  transport.resume(*id);
+  auto w1 = written();
+  BOOST_CHECK(r.wait([&] { return r.count_locked("emulatorSeq") >= w1; }));
+  transport.close(*id, 1000, "done");
+  BOOST_CHECK(r.wait([&] { return r.closed.has_value(); }));
+}
+
+BOOST_AUTO_TEST_CASE(a_socket_closed_while_connecting_ends_as_asked) {
+  recorder r;
+  auto id = transport.connect(channel({"v2.users.u1.presence"}), r.handlers());
+  BOOST_REQUIRE(id);
+  transport.close(*id, 1000, "changed my mind"); // before the upgrade is done
+  BOOST_REQUIRE(r.wait([&] { return r.closed.has_value(); }));
+  BOOST_CHECK(r.closed->requested);
+  BOOST_CHECK(probe::eventually(
+    [&] { return stats()["totals"]["sockets_open"].get<int>() == 0; }));
+  BOOST_CHECK_EQUAL(transport.live_connections(), 0u);
 }
 
 BOOST_AUTO_TEST_CASE(refusals_are_reported) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/hmac.hpp"
+#include "tests/support/audit_capture.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 #include "tests/support/fake_http.hpp"
 
@@ -22,22 +23,22 @@ namespace {
 
 struct metrics_fixture : test::deterministic_fixture {
   std::shared_ptr<test::fake_http> http = std::make_shared<test::fake_http>();
-  std::vector<audit_event> forwarded;
-  audit_actor log;
+  test::audit_capture tenant_queue;
+  test::audit_capture process_queue;
+  std::shared_ptr<metrics_keep> keep = std::make_shared<metrics_keep>("acme");
   metrics_actor met;
 
   void start(health_webhook_settings hook = {}) {
-    log = sys.spawn([this](audit_actor::pointer) -> audit_actor::behavior_type {
-      return {[this](const audit_event& e) { forwarded.push_back(e); }};
-    });
-    met = sys.spawn(metrics_actor_impl, "acme", std::shared_ptr<event_inbox>{}, log,
-                    std::static_pointer_cast<http_transport>(http), hook);
+    metrics_deps deps;
+    deps.queue = tenant_queue.queue;
+    deps.forward = process_queue.queue;
+    deps.http = std::static_pointer_cast<http_transport>(http);
+    met = sys.spawn(metrics_actor_impl, keep, deps, hook);
     sched.run();
   }
 
   ~metrics_fixture() {
     caf::anon_send_exit(met, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(log, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
@@ -94,12 +95,12 @@ BOOST_AUTO_TEST_CASE(a_lost_socket_is_a_gap_until_the_next_one_opens) {
   BOOST_CHECK_EQUAL(m.gap_since_ms, 0);
   // The gap is in the audit log, after the events it came from.
   bool found = false;
-  for (auto& e : forwarded)
+  for (auto& e : process_queue.all())
     if (e.event == "gap_closed")
       for (auto& [k, v] : e.fields)
         found = found || (k == "length_ms" && v == "1500");
   BOOST_CHECK(found);
-  BOOST_CHECK_EQUAL(forwarded.front().event, "session_started");
+  BOOST_CHECK_EQUAL(process_queue.all().front().event, "session_started");
 }
 
 BOOST_AUTO_TEST_CASE(make_before_break_is_no_gap) {
@@ -173,6 +174,58 @@ BOOST_AUTO_TEST_CASE(state_changes_post_signed_snapshots_one_at_a_time) {
   http->reply(1, 204, "");
   sched.run();
   BOOST_CHECK_EQUAL(http->calls.size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_metrics_actor_keeps_its_counters_and_reads_what_waits) {
+  start();
+  auto post = [&](std::string what, audit_fields f = {}) {
+    tenant_queue.queue->post(audit_event{"acme", std::move(what), std::move(f)});
+    sched.run();
+  };
+  post("session_started");
+  post("connected");
+  BOOST_CHECK_EQUAL(snapshot().connects, 1u);
+  caf::anon_send_exit(met, caf::exit_reason::kill);
+  sched.run();
+  // While nobody reads, events wait in the queue, outside every actor.
+  post("disconnected", {{"code", "1006"}});
+  post("connected");
+  metrics_deps deps;
+  deps.queue = tenant_queue.queue;
+  deps.forward = process_queue.queue;
+  met = sys.spawn(metrics_actor_impl, keep, deps, health_webhook_settings{});
+  sched.run();
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.connects, 2u); // the count went on
+  BOOST_CHECK_EQUAL(m.disconnects["1006"], 1u);
+  BOOST_CHECK_EQUAL(tenant_queue.queue->size(), 0u);
+  // Every event reached the process's queue once, in order.
+  std::vector<std::string> seen;
+  for (auto& e : process_queue.all())
+    if (e.event != "gap_closed")
+      seen.push_back(e.event);
+  BOOST_CHECK((seen == std::vector<std::string>{"session_started", "connected",
+                                                "disconnected", "connected"}));
+}
+
+BOOST_AUTO_TEST_CASE(events_lost_at_a_full_queue_are_counted_and_written_as_a_gap) {
+  tenant_queue.queue = std::make_shared<audit_queue>(3);
+  for (int i = 0; i < 5; ++i)
+    tenant_queue.queue->post(audit_event{"acme", "connected", {}});
+  start();
+  auto gaps = process_queue.of("audit_gap");
+  BOOST_REQUIRE_EQUAL(gaps.size(), 1u);
+  BOOST_CHECK_EQUAL(test::audit_capture::field(gaps[0], "lost"), "2");
+  BOOST_CHECK_EQUAL(snapshot().audit_lost, 2u);
+  BOOST_CHECK_EQUAL(snapshot().connects, 3u);
+}
+
+BOOST_AUTO_TEST_CASE(the_published_snapshot_needs_no_question) {
+  start();
+  tell("connected");
+  BOOST_CHECK_EQUAL(keep->snapshot().connects, 1u);
+  tell("actor_restarted", {{"kind", "orderer"}});
+  BOOST_CHECK_EQUAL(keep->snapshot().restarts["orderer"], 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,16 +1,21 @@
 // The orderer on CAF's test scheduler: dedupe, the watermark and max hold on
-// a virtual clock, late policies, credit windows, resends to a restarted
-// sink, and a restarted orderer carrying on from the kept state.
+// a virtual clock, late policies, stop and wait, refusals and dead letters,
+// resends to a restarted sink, a restarted orderer carrying on from the kept
+// state, and a journal that cannot be written.
 
 #include "actors/orderer_actor.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <optional>
 
 #include <caf/all.hpp>
+#include <sqlite3.h>
 
+#include "messages/errors.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 
 using namespace gcstream;
@@ -22,6 +27,9 @@ namespace {
 // int message: acknowledge that many held batches, oldest first).
 struct sink_log {
   bool auto_ack = true;
+  /// Refuse batch seq (with `refusal`) this many more times.
+  std::map<uint64_t, int> refuse;
+  caf::error refusal = make_error(errc::sink_failed, "busy");
   std::vector<event_batch> batches;
   std::vector<std::pair<caf::response_promise, uint64_t>> held;
   std::vector<std::string> ids() const {
@@ -31,12 +39,22 @@ struct sink_log {
         out.emplace_back(e.id());
     return out;
   }
+  std::vector<uint64_t> seqs() const {
+    std::vector<uint64_t> out;
+    for (auto& b : batches)
+      out.push_back(b.seq);
+    return out;
+  }
 };
 
 caf::behavior test_sink(caf::event_based_actor* self, sink_log* log) {
   return {
     [=](deliver_atom, event_batch& b) -> caf::result<uint64_t> {
       log->batches.push_back(b);
+      if (auto it = log->refuse.find(b.seq); it != log->refuse.end() && it->second > 0) {
+        --it->second;
+        return log->refusal;
+      }
       if (log->auto_ack)
         return b.seq;
       auto rp = self->make_response_promise();
@@ -65,7 +83,18 @@ struct orderer_fixture : test::deterministic_fixture {
   std::vector<sink_actor> spawned;
   std::shared_ptr<orderer_keep> keep;
   orderer_actor orderer;
+  audit_ref audits = std::make_shared<audit_queue>();
   std::vector<uint64_t> acks;
+  std::vector<caf::error> ingest_errors;
+
+  // The audit events of one kind so far.
+  std::vector<audit_event> audited(const std::string& what) {
+    std::vector<audit_event> out;
+    for (auto& e : audits->peek(SIZE_MAX).events)
+      if (e.event == what)
+        out.push_back(e);
+    return out;
+  }
 
   orderer_settings settings() {
     orderer_settings s;
@@ -90,7 +119,7 @@ struct orderer_fixture : test::deterministic_fixture {
     if (with_late_sink)
       sinks.push_back(spec(&late_log, true));
     keep = std::make_shared<orderer_keep>(s, std::move(sinks));
-    orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+    orderer = sys.spawn(orderer_actor_impl, keep, audits);
     sched.run();
   }
 
@@ -106,7 +135,8 @@ struct orderer_fixture : test::deterministic_fixture {
   void ingest(event_batch b) {
     as_client([this, b](caf::event_based_actor* self) {
       self->request(orderer, caf::infinite, ingest_atom::value, b)
-        .then([this](uint64_t seq) { acks.push_back(seq); });
+        .then([this](uint64_t seq) { acks.push_back(seq); },
+              [this](caf::error& err) { ingest_errors.push_back(err); });
     });
   }
 
@@ -222,30 +252,148 @@ BOOST_AUTO_TEST_CASE(dropped_late_events_are_counted) {
   BOOST_CHECK_EQUAL(st.late_dropped, 2u);
 }
 
-BOOST_AUTO_TEST_CASE(a_slow_sink_has_at_most_its_window_in_flight) {
+BOOST_AUTO_TEST_CASE(a_sink_has_one_batch_at_a_time) {
   auto s = settings();
   s.reorder.allowed_lateness_ms = 0;
-  s.outbox = {2, 1, 1000};
+  s.outbox = {1, 1000};
   main_log.auto_ack = false;
   start(s);
   ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3), ev("d", 4)}));
+  BOOST_CHECK_EQUAL(main_log.batches.size(), 1u);
+  BOOST_CHECK_EQUAL(stats().sinks[0].waiting, 3u);
+  ack(1);
   BOOST_CHECK_EQUAL(main_log.batches.size(), 2u);
-  BOOST_CHECK_EQUAL(stats().sinks[0].waiting, 2u);
-  ack();
-  BOOST_CHECK_EQUAL(main_log.batches.size(), 4u);
+  main_log.auto_ack = true;
+  ack(1);
   BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
-BOOST_AUTO_TEST_CASE(a_restarted_sink_gets_every_unacknowledged_batch_again) {
+BOOST_AUTO_TEST_CASE(a_refused_batch_is_the_next_one_the_sink_gets) {
   auto s = settings();
   s.reorder.allowed_lateness_ms = 0;
-  s.outbox = {4, 1, 1000};
+  s.outbox = {1, 1000};
+  main_log.refuse[2] = 2; // the second batch is refused twice
+  start(s);
+  ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3), ev("d", 4)}));
+  // a went; b was refused and nothing overtook it.
+  BOOST_CHECK((main_log.seqs() == std::vector<uint64_t>{1, 2}));
+  advance(100ms); // the first retry's backoff is at most 100 ms
+  advance(200ms); // the second's at most 200 ms
+  BOOST_CHECK((main_log.seqs() == std::vector<uint64_t>{1, 2, 2, 2, 3, 4}));
+  // The seqs never went backwards, and every event was acknowledged once.
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.sinks[0].delivered, 4u);
+  BOOST_CHECK_EQUAL(st.sinks[0].refused, 2u);
+  BOOST_CHECK_EQUAL(st.sinks[0].dead_lettered, 0u);
+  auto refused = audited("batch_refused");
+  BOOST_REQUIRE_EQUAL(refused.size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_sink_that_does_not_answer_in_time_refuses) {
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {10, 1000};
+  s.sink_timeout_ms = 5000;
+  main_log.auto_ack = false;
+  start(s);
+  ingest(batch(1, {ev("a", 1)}));
+  BOOST_CHECK_EQUAL(main_log.batches.size(), 1u);
+  main_log.held.clear(); // it never answers that one
+  main_log.auto_ack = true;
+  advance(5s);   // timed out: a refusal
+  advance(100ms); // the retry
+  BOOST_CHECK((main_log.seqs() == std::vector<uint64_t>{1, 1}));
+  BOOST_CHECK_EQUAL(stats().sinks[0].delivered, 1u);
+  auto refused = audited("batch_refused");
+  BOOST_REQUIRE_EQUAL(refused.size(), 1u);
+  bool says_timeout = false;
+  for (auto& [k, v] : refused[0].fields)
+    says_timeout = says_timeout || (k == "reason" && v.find("no answer") == 0);
+  BOOST_CHECK(says_timeout);
+}
+
+BOOST_AUTO_TEST_CASE(past_max_refusals_the_batch_goes_to_the_dead_letters) {
+  char tmpl[] = "/tmp/gcstream-dead-letters-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {2, 1000};
+  s.max_refusals = 3;
+  s.dead_letter_path = dir + "/acme.jsonl";
+  main_log.refuse[1] = 100; // it never takes batch 1
+  start(s);
+  ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3)}));
+  for (int i = 0; i < 5; ++i)
+    advance(1s);
+  // Three tries, then the stream went on with c.
+  BOOST_CHECK((main_log.seqs() == std::vector<uint64_t>{1, 1, 1, 2}));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.sinks[0].dead_lettered, 2u);
+  BOOST_CHECK_EQUAL(st.sinks[0].delivered, 1u);
+  BOOST_REQUIRE_EQUAL(audited("batch_dead_lettered").size(), 1u);
+  std::ifstream in{s.dead_letter_path};
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+  BOOST_CHECK_NE(lines[0].find(R"("dead_letter":{"sink":"main","batch":1,"reason":"busy","time":")"),
+                 std::string::npos);
+  BOOST_CHECK_NE(lines[0].find(R"("id":"a")"), std::string::npos);
+  BOOST_CHECK_NE(lines[1].find(R"("id":"b")"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(a_final_refusal_goes_to_the_dead_letters_at_once) {
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {1, 1000};
+  main_log.refuse[1] = 1;
+  main_log.refusal = make_error(errc::sink_rejected, "HTTP 422");
+  start(s);
+  ingest(batch(1, {ev("a", 1), ev("b", 2)}));
+  // No dead-letter file: counted, audited, dropped; b goes at once.
+  BOOST_CHECK((main_log.seqs() == std::vector<uint64_t>{1, 2}));
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.sinks[0].dead_lettered, 1u);
+  BOOST_CHECK_EQUAL(st.sinks[0].delivered, 1u);
+  auto dl = audited("batch_dead_lettered");
+  BOOST_REQUIRE_EQUAL(dl.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_sink_that_keeps_dying_ends_the_orderer_loudly) {
+  auto s = settings();
+  s.sink_restarts.max_restarts = 2;
+  s.sink_restarts.window = std::chrono::milliseconds{60000};
+  start(s);
+  for (int i = 0; i < 3; ++i) {
+    caf::anon_send_exit(spawned.back(), caf::exit_reason::kill);
+    sched.run();
+    advance(10s);
+  }
+  BOOST_CHECK_EQUAL(spawned.size(), 3u); // two restarts, then no more
+  BOOST_CHECK_EQUAL(audited("actor_restarted").size(), 3u);
+  // The orderer ended with restart_limit (its supervisor fails the tenant).
+  bool gone = false;
+  auto probe = sys.spawn([&](caf::event_based_actor* self) {
+    self->request(orderer, caf::infinite, stats_atom::value)
+      .then([](const orderer_stats&) {}, [&](caf::error&) { gone = true; });
+  });
+  sched.run();
+  BOOST_CHECK(gone);
+  orderer = nullptr;
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_sink_gets_the_unacknowledged_batch_again) {
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {1, 1000};
   main_log.auto_ack = false;
   start(s);
   ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3)}));
-  BOOST_REQUIRE_EQUAL(main_log.batches.size(), 3u);
-  // The sink acknowledges the first batch only, then dies.
+  BOOST_REQUIRE_EQUAL(main_log.batches.size(), 1u);
+  // The sink acknowledges the first batch, takes the second, then dies.
   ack(1);
+  BOOST_REQUIRE_EQUAL(main_log.batches.size(), 2u);
   main_log.held.clear();
   auto first = spawned.front();
   caf::anon_send_exit(first, caf::exit_reason::kill);
@@ -255,29 +403,32 @@ BOOST_AUTO_TEST_CASE(a_restarted_sink_gets_every_unacknowledged_batch_again) {
   advance(100ms); // the restart delay
   BOOST_REQUIRE_EQUAL(spawned.size(), 2u);
   BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"b", "c"}));
-  BOOST_CHECK_EQUAL(main_log.batches[0].seq, 2u); // same seqs as before
+  BOOST_CHECK_EQUAL(main_log.batches[0].seq, 2u); // same seq as before
   auto st = stats();
   BOOST_CHECK_EQUAL(st.sinks[0].restarts, 1u);
   BOOST_CHECK_EQUAL(st.sinks[0].unacked_batches, 0u);
   BOOST_CHECK_EQUAL(st.sinks[0].delivered, 3u);
+  // Dying with a batch out counts as a refusal of it.
+  BOOST_CHECK_EQUAL(st.sinks[0].refused, 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_restarted_orderer_carries_on_from_the_kept_state) {
   auto s = settings();
-  s.outbox = {8, 1, 1000};
+  s.outbox = {1, 1000};
   main_log.auto_ack = false;
   start(s);
   ingest(batch(1, {ev("a", 1000), ev("b", 1100), ev("c", 5000)}));
-  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
-  // Killed with two batches unacknowledged and c in its reorder buffer.
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a"}));
+  // Killed with a batch unacknowledged, b waiting and c in its reorder
+  // buffer.
   caf::anon_send_exit(orderer, caf::exit_reason::kill);
   sched.run();
   main_log.held.clear();
   main_log.batches.clear();
   main_log.auto_ack = true;
-  orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+  orderer = sys.spawn(orderer_actor_impl, keep, audits);
   sched.run();
-  // The same sink gets the two batches again, with their seqs.
+  // The same sink gets the batch again, with its seq, then b.
   BOOST_CHECK_EQUAL(spawned.size(), 1u);
   BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
   BOOST_CHECK_EQUAL(main_log.batches[0].seq, 1u);
@@ -294,7 +445,7 @@ BOOST_AUTO_TEST_CASE(a_restarted_orderer_carries_on_from_the_kept_state) {
 BOOST_AUTO_TEST_CASE(a_full_sink_queue_drops_the_oldest_and_counts_it) {
   auto s = settings();
   s.reorder.allowed_lateness_ms = 0;
-  s.outbox = {1, 1, 2};
+  s.outbox = {1, 2};
   main_log.auto_ack = false;
   start(s);
   ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3), ev("d", 4), ev("e", 5)}));
@@ -313,9 +464,11 @@ BOOST_AUTO_TEST_CASE(a_drain_releases_everything_and_answers_once_acknowledged) 
   std::optional<bool> drained;
   auto client = drain(5s, drained);
   sched.run();
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a"}));
+  ack(1); // then b goes
   BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
   BOOST_CHECK(!drained);
-  ack();
+  ack(1);
   BOOST_REQUIRE(drained);
   BOOST_CHECK(*drained);
 }
@@ -338,16 +491,16 @@ BOOST_AUTO_TEST_CASE(the_journal_keeps_what_no_sink_acknowledged_across_a_crash)
   auto db = dir + "/acme.db";
   auto s = settings();
   s.reorder.allowed_lateness_ms = 0;
-  s.outbox = {8, 1, 1000};
+  s.outbox = {1, 1000};
   main_log.auto_ack = false;
   {
     keep = std::make_shared<orderer_keep>(s, std::vector<sink_spec>{spec(&main_log)});
     keep->attach_journal(std::move(*journal::open(db)));
-    orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+    orderer = sys.spawn(orderer_actor_impl, keep, audits);
     sched.run();
     ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3)}));
-    BOOST_REQUIRE_EQUAL(main_log.batches.size(), 3u);
-    ack(1); // a is done: it leaves the journal
+    BOOST_REQUIRE_EQUAL(main_log.batches.size(), 1u);
+    ack(1); // a is done: it leaves the journal; b goes out
     BOOST_CHECK_EQUAL(keep->store->size(), 2u);
     // The process dies: orderer, sinks and kept state all go.
     caf::anon_send_exit(orderer, caf::exit_reason::kill);
@@ -360,12 +513,49 @@ BOOST_AUTO_TEST_CASE(the_journal_keeps_what_no_sink_acknowledged_across_a_crash)
   main_log = sink_log{};
   keep = std::make_shared<orderer_keep>(s, std::vector<sink_spec>{spec(&main_log)});
   keep->attach_journal(std::move(*journal::open(db)));
-  orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+  orderer = sys.spawn(orderer_actor_impl, keep, audits);
   sched.run();
   BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"b", "c"}));
   ingest(batch(1, {ev("b", 2), ev("d", 4)})); // b again from the service
+  main_log.auto_ack = true;
   ack();
   BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"b", "c", "d"}));
+  BOOST_CHECK_EQUAL(keep->store->size(), 0u);
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_the_journal_cannot_store_is_refused_whole) {
+  char tmpl[] = "/tmp/gcstream-orderer-journal-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto db = dir + "/acme.db";
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  keep = std::make_shared<orderer_keep>(s, std::vector<sink_spec>{spec(&main_log)});
+  keep->attach_journal(std::move(*journal::open(db, 0)));
+  orderer = sys.spawn(orderer_actor_impl, keep, audits);
+  sched.run();
+  // Another writer holds the database: the journal cannot write.
+  sqlite3* other = nullptr;
+  BOOST_REQUIRE_EQUAL(sqlite3_open(db.c_str(), &other), SQLITE_OK);
+  BOOST_REQUIRE_EQUAL(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+                      SQLITE_OK);
+  ingest(batch(1, {ev("a", 1), ev("b", 2)}));
+  BOOST_CHECK(acks.empty()); // not acknowledged: the session keeps it
+  BOOST_REQUIRE_EQUAL(ingest_errors.size(), 1u);
+  BOOST_CHECK(code_of(ingest_errors[0]) == errc::journal_failed);
+  BOOST_CHECK(main_log.ids().empty());
+  auto st = stats();
+  BOOST_CHECK_EQUAL(st.journal_errors, 1u);
+  BOOST_CHECK_EQUAL(st.received, 0u); // nothing of it was taken
+  BOOST_CHECK_EQUAL(audited("journal_failed").size(), 1u);
+  // The writer goes; the same batch comes again and is new, not a duplicate.
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  ingest(batch(1, {ev("a", 1), ev("b", 2)}));
+  BOOST_CHECK((acks == std::vector<uint64_t>{1}));
+  BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b"}));
+  BOOST_CHECK_EQUAL(stats().duplicates, 0u);
+  BOOST_CHECK_EQUAL(audited("journal_recovered").size(), 1u);
   BOOST_CHECK_EQUAL(keep->store->size(), 0u);
   std::filesystem::remove_all(dir);
 }

@@ -9,6 +9,7 @@
 #include "actors/connection_limiter.hpp"
 #include "actors/token_actor.hpp"
 #include "messages/errors.hpp"
+#include "tests/support/audit_capture.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 #include "tests/support/fake_http.hpp"
 
@@ -18,15 +19,32 @@ using namespace std::chrono_literals;
 
 namespace {
 
-caf::behavior idle_session(caf::event_based_actor*) {
-  return {[](int) {}};
+// What the fake sessions were told.
+struct session_log {
+  size_t tokens = 0;  // (token_atom, token_actor): the token actor restarted
+  size_t adopted = 0; // (adopt_atom, listener): a new supervisor took over
+  size_t stops = 0;
+};
+
+caf::behavior idle_session(caf::event_based_actor* self, session_log* log) {
+  return {
+    [=](stop_atom, caf::timespan) {
+      ++log->stops;
+      self->quit();
+    },
+    [=](token_atom, const token_actor&) { ++log->tokens; },
+    [=](adopt_atom, const channel_listener&) { ++log->adopted; },
+    [=](ingest_atom, const ingest_actor&) {},
+  };
 }
 
 struct supervisor_fixture : test::deterministic_fixture {
   std::shared_ptr<test::fake_http> http = std::make_shared<test::fake_http>();
-  token_actor tok;
+  test::audit_capture audit;
+  std::shared_ptr<tenant_core> core;
   limiter_actor limiter;
   supervisor_actor sup;
+  session_log log;
   std::vector<caf::actor> sessions;
   std::vector<channel_info> resumes;
   std::optional<caf::error> sup_exit;
@@ -37,6 +55,7 @@ struct supervisor_fixture : test::deterministic_fixture {
     s.tenant = "acme";
     s.limiter_key = "login|app";
     s.seed = 7;
+    s.child_restarts.max_restarts = 3;
     return s;
   }
 
@@ -47,22 +66,26 @@ struct supervisor_fixture : test::deterministic_fixture {
     ts.client_id = "app";
     ts.client_secret = "pw";
     ts.refresh_fraction = 0.99;
-    tok = sys.spawn(token_actor_impl, ts, http, audit_actor{});
-    limiter = sys.spawn(connection_limiter, limiter_settings{20, 1000});
-    sup = sys.spawn(tenant_supervisor, s, tok, limiter,
-                    session_factory{[this](supervisor_pointer self,
-                                           const channel_info& resume) {
-                      resumes.push_back(resume);
-                      auto h = self->spawn(idle_session);
-                      sessions.push_back(h);
-                      return h;
-                    }},
-                    audit_actor{});
-    watcher = sys.spawn([this](caf::event_based_actor* self) -> caf::behavior {
-      self->monitor(sup);
-      self->set_down_handler([this](const caf::down_msg& dm) { sup_exit = dm.reason; });
-      return {[](int) {}};
-    });
+    limiter = sys.spawn(connection_limiter, limiter_settings{20, 1000},
+                        std::vector<limiter_hold>{});
+    core = std::make_shared<tenant_core>("acme");
+    core->cfg = s;
+    core->inbox = std::make_shared<event_inbox>();
+    core->token = std::make_shared<token_keep>();
+    core->audit = audit.queue;
+    core->limiter = std::make_shared<limiter_ref>();
+    core->limiter->set(limiter);
+    core->make_token = [this, ts](caf::actor_system& sys) -> token_actor {
+      return sys.spawn(token_actor_impl, ts, http, audit.queue, core->token);
+    };
+    core->make_session = [this](caf::actor_system& sys, const session_start& st) {
+      resumes.push_back(st.resume);
+      auto h = sys.spawn(idle_session, &log);
+      sessions.push_back(h);
+      return h;
+    };
+    sup = sys.spawn(tenant_supervisor, core);
+    watch(sup);
     sched.run();
     // The first launch asks for a token: the login service answers.
     BOOST_REQUIRE_EQUAL(http->calls.size(), 1u);
@@ -71,10 +94,27 @@ struct supervisor_fixture : test::deterministic_fixture {
     BOOST_REQUIRE_EQUAL(sessions.size(), 1u);
   }
 
+  void watch(supervisor_actor s) {
+    if (watcher)
+      caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+    sup_exit.reset();
+    watcher = sys.spawn([this, s](caf::event_based_actor* self) -> caf::behavior {
+      self->monitor(s);
+      self->set_down_handler([this](const caf::down_msg& dm) { sup_exit = dm.reason; });
+      return {[](int) {}};
+    });
+  }
+
   ~supervisor_fixture() {
-    for (auto h : {caf::actor_cast<caf::actor>(sup), caf::actor_cast<caf::actor>(tok),
-                   caf::actor_cast<caf::actor>(limiter), watcher})
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    std::vector<caf::actor> all{caf::actor_cast<caf::actor>(sup),
+                                caf::actor_cast<caf::actor>(limiter), watcher};
+    if (core) {
+      auto h = core->handles();
+      all.insert(all.end(), {h.token, h.session});
+    }
+    for (auto& a : all)
+      if (a)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
@@ -189,7 +229,9 @@ BOOST_AUTO_TEST_CASE(a_crash_loop_escalates_past_the_intensity) {
   BOOST_CHECK_EQUAL(sessions.size(), 11u);
   end_session(caf::exit_reason::kill);
   BOOST_REQUIRE(sup_exit);
-  BOOST_CHECK(reason_of(*sup_exit).find("11 session crashes") != std::string::npos);
+  BOOST_CHECK(code_of(*sup_exit) == errc::restart_limit);
+  BOOST_CHECK(reason_of(*sup_exit).find("the session died 11 times") != std::string::npos);
+  BOOST_CHECK_EQUAL(core->status().state, "failed");
 }
 
 BOOST_AUTO_TEST_CASE(an_expiring_token_is_refreshed_before_reconnecting) {
@@ -200,6 +242,112 @@ BOOST_AUTO_TEST_CASE(an_expiring_token_is_refreshed_before_reconnecting) {
   BOOST_REQUIRE_EQUAL(http->calls.size(), 2u); // a new token first...
   BOOST_CHECK_EQUAL(sessions.size(), 1u);      // ...and no session yet
   http->reply(1, 200, test::fake_http::token_body("t2", 300));
+  sched.run();
+  BOOST_CHECK_EQUAL(sessions.size(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_token_actor_is_restarted_and_the_session_goes_on) {
+  start(settings());
+  auto first = core->handles().token;
+  BOOST_REQUIRE(first);
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  sched.run();
+  advance(1ms);
+  auto second = core->handles().token;
+  BOOST_REQUIRE(second);
+  BOOST_CHECK(second != first);
+  BOOST_CHECK_EQUAL(log.tokens, 1u);       // the session was told
+  BOOST_CHECK_EQUAL(sessions.size(), 1u);  // and was not restarted
+  BOOST_CHECK_EQUAL(http->calls.size(), 1u); // the kept token serves
+  auto restarts = audit.of("actor_restarted");
+  BOOST_REQUIRE_EQUAL(restarts.size(), 1u);
+  BOOST_CHECK_EQUAL(test::audit_capture::field(restarts[0], "kind"), "token");
+  BOOST_CHECK(!sup_exit);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_actor_that_keeps_dying_fails_the_tenant) {
+  start(settings()); // child_restarts.max_restarts = 3
+  for (int i = 0; i < 4; ++i) {
+    caf::anon_send_exit(core->handles().token, caf::exit_reason::kill);
+    sched.run();
+    advance(10s);
+  }
+  BOOST_REQUIRE(sup_exit);
+  BOOST_CHECK(code_of(*sup_exit) == errc::restart_limit);
+  BOOST_CHECK_EQUAL(core->status().state, "failed");
+  BOOST_CHECK_NE(core->status().reason.find("the token died 4 times"), std::string::npos);
+  BOOST_CHECK_EQUAL(log.stops, 1u); // its session was stopped, drained
+  BOOST_CHECK(core->done());
+}
+
+BOOST_AUTO_TEST_CASE(refused_credentials_fail_the_tenant_at_once) {
+  start(settings());
+  // The token actor gives up for good (the login service refused the
+  // client): no restart, the tenant fails with that reason.
+  auto tok = core->handles().token;
+  tok->enqueue(nullptr, caf::make_message_id(),
+               caf::make_message(caf::exit_msg{
+                 tok->address(), make_error(errc::bad_credentials, "tenant acme: refused")}),
+               nullptr);
+  sched.run();
+  BOOST_REQUIRE(sup_exit);
+  BOOST_CHECK(code_of(*sup_exit) == errc::bad_credentials);
+  BOOST_CHECK(audit.of("actor_restarted").empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_new_supervisor_adopts_the_live_session) {
+  start(settings());
+  caf::anon_send(sup, channel_atom::value, channel_info{"ch-1", "ws://x/ch-1", 0});
+  sched.run();
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+  sched.run();
+  // The runtime's supervisor starts another on the same core.
+  sup = sys.spawn(tenant_supervisor, core);
+  watch(sup);
+  sched.run();
+  BOOST_CHECK_EQUAL(sessions.size(), 1u); // adopted, not replaced
+  BOOST_CHECK_EQUAL(log.adopted, 1u);
+  BOOST_CHECK(core->handles().session == sessions.back());
+  BOOST_CHECK_EQUAL(status().state, "connected");
+  // It supervises it: a session that ends is started again, on the channel.
+  end_session(network_trouble());
+  advance(30s);
+  BOOST_REQUIRE_EQUAL(sessions.size(), 2u);
+  BOOST_CHECK_EQUAL(resumes.back().id, "ch-1");
+}
+
+BOOST_AUTO_TEST_CASE(a_new_supervisor_finishes_a_stop_its_predecessor_began) {
+  start(settings());
+  // The stop reaches the session; the supervisor dies before it ends.
+  caf::anon_send(sup, stop_atom::value);
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+  sched.run();
+  BOOST_CHECK(!core->done());
+  sup = sys.spawn(tenant_supervisor, core);
+  watch(sup);
+  sched.run();
+  BOOST_CHECK(core->done());
+  BOOST_CHECK_EQUAL(core->status().state, "stopped");
+  BOOST_REQUIRE(sup_exit);
+  BOOST_CHECK(!*sup_exit);
+  advance(120s);
+  BOOST_CHECK_EQUAL(sessions.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_permit_still_asked_for_is_asked_of_a_new_limiter) {
+  start(settings());
+  end_session(network_trouble());
+  // The limiter dies; the restart's request for a permit goes nowhere.
+  caf::anon_send_exit(limiter, caf::exit_reason::kill);
+  sched.run();
+  advance(30s);
+  BOOST_CHECK_EQUAL(sessions.size(), 1u);
+  BOOST_CHECK(core->sup.waiting_permit);
+  // A new limiter (the runtime's supervisor starts it and tells everyone).
+  limiter = sys.spawn(connection_limiter, limiter_settings{20, 1000},
+                      std::vector<limiter_hold>{});
+  core->limiter->set(limiter);
+  caf::anon_send(sup, limiter_atom::value, limiter);
   sched.run();
   BOOST_CHECK_EQUAL(sessions.size(), 2u);
 }

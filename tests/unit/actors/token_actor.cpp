@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "messages/errors.hpp"
+#include "tests/support/audit_capture.hpp"
 #include "tests/support/deterministic_fixture.hpp"
 #include "tests/support/fake_http.hpp"
 
@@ -36,18 +37,14 @@ struct outcome {
 
 struct token_fixture : test::deterministic_fixture {
   std::shared_ptr<test::fake_http> http = std::make_shared<test::fake_http>();
-  std::vector<audit_event> audits;
-  audit_actor recorder;
+  test::audit_capture audit;
+  std::shared_ptr<token_keep> keep = std::make_shared<token_keep>();
   token_actor tok;
   std::optional<caf::error> exit_reason;
   caf::actor watcher;
 
   explicit token_fixture(token_settings s = settings()) {
-    recorder = sys.spawn(
-      [this](audit_actor::pointer) -> audit_actor::behavior_type {
-        return {[this](const audit_event& e) { audits.push_back(e); }};
-      });
-    tok = sys.spawn(token_actor_impl, s, http, recorder);
+    tok = sys.spawn(token_actor_impl, s, http, audit.queue, keep);
     watcher = sys.spawn([this](caf::event_based_actor* self) -> caf::behavior {
       self->monitor(tok);
       self->set_down_handler(
@@ -59,7 +56,6 @@ struct token_fixture : test::deterministic_fixture {
 
   ~token_fixture() {
     caf::anon_send_exit(tok, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(recorder, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -129,6 +125,30 @@ BOOST_AUTO_TEST_CASE(single_flight_under_100_concurrent_requests) {
   auto again = ask();
   BOOST_CHECK(again->token);
   BOOST_CHECK_EQUAL(http->calls.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_token_actor_hands_out_the_kept_token_on_schedule) {
+  ask();
+  reply_token(0, "tok-1", 300); // refresh due at 240 s
+  advance(100s);
+  caf::anon_send_exit(tok, caf::exit_reason::kill);
+  sched.run();
+  tok = sys.spawn(token_actor_impl, settings(), http, audit.queue, keep);
+  sched.run();
+  // The new one hands out the same token at once: no login call.
+  auto got = ask();
+  BOOST_REQUIRE(got->token);
+  BOOST_CHECK_EQUAL(got->token->reveal(), "tok-1");
+  BOOST_CHECK_EQUAL(http->calls.size(), 1u);
+  // And refreshes it when it was due, not a lifetime later.
+  advance(139s);
+  BOOST_CHECK_EQUAL(http->calls.size(), 1u);
+  advance(1s);
+  BOOST_REQUIRE_EQUAL(http->calls.size(), 2u);
+  reply_token(1, "tok-2", 300);
+  auto next = ask();
+  BOOST_REQUIRE(next->token);
+  BOOST_CHECK_EQUAL(next->token->generation(), 2u); // generations go on
 }
 
 BOOST_AUTO_TEST_CASE(refreshes_at_the_fraction_of_the_lifetime) {
@@ -289,7 +309,7 @@ BOOST_AUTO_TEST_CASE(neither_secret_nor_token_in_audit_events_or_errors) {
   sched.run();
   BOOST_REQUIRE(exit_reason);
   std::string all = reason_of(*exit_reason) + caf::to_string(*exit_reason);
-  for (auto& e : audits) {
+  for (auto& e : audit.all()) {
     all += e.tenant + e.event;
     for (auto& [k, v] : e.fields)
       all += k + v;
@@ -298,7 +318,7 @@ BOOST_AUTO_TEST_CASE(neither_secret_nor_token_in_audit_events_or_errors) {
   BOOST_CHECK(all.find(secret) == std::string::npos);
   BOOST_CHECK(all.find("tok-SECRET-1") == std::string::npos);
   std::vector<std::string> kinds;
-  for (auto& e : audits)
+  for (auto& e : audit.all())
     kinds.push_back(e.event);
   BOOST_CHECK(kinds == (std::vector<std::string>{"token_refreshed",
                                                  "token_invalidated",

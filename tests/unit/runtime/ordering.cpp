@@ -294,52 +294,79 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sink_outbox_tests)
 
-BOOST_AUTO_TEST_CASE(the_credit_window_caps_batches_in_flight) {
-  sink_outbox ob{"acme", {2, 3, 1000}};
+BOOST_AUTO_TEST_CASE(one_batch_is_out_at_a_time) {
+  sink_outbox ob{"acme", {3, 1000}};
   std::vector<event> evs;
-  for (int i = 0; i < 10; ++i)
+  for (int i = 0; i < 7; ++i)
     evs.push_back(ev(std::to_string(i), i));
   ob.add(evs);
-  auto b1 = ob.next(false), b2 = ob.next(false);
-  BOOST_REQUIRE(b1 && b2);
+  auto b1 = ob.next(false);
+  BOOST_REQUIRE(b1);
   BOOST_CHECK_EQUAL(b1->events.size(), 3u);
   BOOST_CHECK_EQUAL(b1->tenant, "acme");
-  BOOST_CHECK_LT(b1->seq, b2->seq);
-  BOOST_CHECK(!ob.next(true)); // window full
+  BOOST_CHECK(!ob.next(true)); // one is out: stop and wait
   BOOST_CHECK(ob.ack(b1->seq));
   BOOST_CHECK(!ob.ack(b1->seq)); // only once
-  auto b3 = ob.next(false);
-  BOOST_REQUIRE(b3);
-  BOOST_CHECK_EQUAL(b3->events.front().id(), "6");
-  BOOST_CHECK(!ob.next(true)); // window full again
+  auto b2 = ob.next(false);
+  BOOST_REQUIRE(b2);
+  BOOST_CHECK_LT(b1->seq, b2->seq);
+  BOOST_CHECK_EQUAL(b2->events.front().id(), "3");
   ob.ack(b2->seq);
   BOOST_CHECK(!ob.next(false)); // 1 waits: not a full batch
-  auto b4 = ob.next(true);
-  BOOST_REQUIRE(b4);
-  BOOST_CHECK_EQUAL(b4->events.size(), 1u);
-  BOOST_CHECK_EQUAL(ob.acknowledged_events(), 6u);
+  auto b3 = ob.next(true);
+  BOOST_REQUIRE(b3);
+  BOOST_CHECK_EQUAL(b3->events.size(), 1u);
+  ob.ack(b3->seq);
+  BOOST_CHECK_EQUAL(ob.acknowledged_events(), 7u);
+  BOOST_CHECK(ob.idle());
 }
 
-BOOST_AUTO_TEST_CASE(unacknowledged_batches_are_kept_for_a_resend) {
-  sink_outbox ob{"acme", {8, 2, 1000}};
+BOOST_AUTO_TEST_CASE(a_refused_batch_stays_out_and_is_the_one_sent_again) {
+  sink_outbox ob{"acme", {2, 1000}};
   std::vector<event> evs;
   for (int i = 0; i < 6; ++i)
     evs.push_back(ev(std::to_string(i), i));
   ob.add(evs);
-  auto b1 = ob.next(false), b2 = ob.next(false), b3 = ob.next(false);
-  ob.ack(b2->seq);
-  auto again = ob.unacknowledged();
-  BOOST_REQUIRE_EQUAL(again.size(), 2u);
-  BOOST_CHECK_EQUAL(again[0]->seq, b1->seq);
-  BOOST_CHECK_EQUAL(again[1]->seq, b3->seq);
-  BOOST_CHECK_EQUAL(again[1]->events[1].id(), "5");
-  BOOST_CHECK(again[0]->events[0].frame().shares_with(b1->events[0].frame()));
-  // A resend is the very batch that was sent: the same message, no copy.
-  BOOST_CHECK(&again[0].batch() == &b1.batch());
+  auto b1 = ob.next(false);
+  BOOST_CHECK_EQUAL(ob.refused(b1->seq, "busy"), 1u);
+  BOOST_CHECK_EQUAL(ob.refused(b1->seq, "still busy"), 2u);
+  BOOST_CHECK_EQUAL(ob.refused(999, "unknown"), 0u);
+  BOOST_CHECK_EQUAL(ob.last_refusal(), "still busy");
+  BOOST_CHECK(!ob.next(true)); // nothing overtakes it
+  // The batch a restarted sink gets is the very batch that was sent: the
+  // same message, no copy.
+  auto& again = ob.unacknowledged();
+  BOOST_REQUIRE(again);
+  BOOST_CHECK_EQUAL(again->seq, b1->seq);
+  BOOST_CHECK(&again.batch() == &b1.batch());
+  BOOST_CHECK(again->events[0].frame().shares_with(b1->events[0].frame()));
+  BOOST_CHECK(ob.ack(b1->seq));
+  BOOST_CHECK_EQUAL(ob.refusals(), 0u);
+  BOOST_CHECK_EQUAL(ob.refused_batches(), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_given_up_on_lets_the_next_go) {
+  sink_outbox ob{"acme", {2, 1000}};
+  std::vector<event> evs;
+  for (int i = 0; i < 4; ++i)
+    evs.push_back(ev(std::to_string(i), i));
+  ob.add(evs);
+  auto b1 = ob.next(false);
+  ob.refused(b1->seq, "rejected");
+  auto gone = ob.give_up(b1->seq);
+  BOOST_REQUIRE(gone);
+  BOOST_CHECK_EQUAL(gone->events.size(), 2u);
+  BOOST_CHECK(!ob.give_up(b1->seq));
+  BOOST_CHECK_EQUAL(ob.dead_lettered_events(), 2u);
+  BOOST_CHECK_EQUAL(ob.acknowledged_events(), 0u);
+  auto b2 = ob.next(false);
+  BOOST_REQUIRE(b2);
+  BOOST_CHECK_EQUAL(b2->events.front().id(), "2");
+  BOOST_CHECK_EQUAL(ob.refusals(), 0u);
 }
 
 BOOST_AUTO_TEST_CASE(past_the_cap_the_oldest_waiting_events_are_dropped) {
-  sink_outbox ob{"acme", {1, 2, 4}};
+  sink_outbox ob{"acme", {2, 4}};
   std::vector<event> evs;
   for (int i = 0; i < 3; ++i)
     evs.push_back(ev(std::to_string(i), i));
@@ -352,10 +379,12 @@ BOOST_AUTO_TEST_CASE(past_the_cap_the_oldest_waiting_events_are_dropped) {
   BOOST_CHECK_EQUAL(ob.trim(), 1u); // 2 goes
   BOOST_CHECK_EQUAL(ob.waiting_events(), 4u);
   BOOST_CHECK_EQUAL(ob.dropped_events(), 1u);
-  BOOST_CHECK_EQUAL(ob.in_flight_events(), 2u); // in flight: never dropped
+  BOOST_CHECK_EQUAL(ob.in_flight_events(), 2u); // out: never dropped
+  BOOST_CHECK_EQUAL(ob.held_events(), 6u);
+  BOOST_CHECK_EQUAL(ob.trim_to(1), 3u);
   ob.ack(inflight->seq);
   auto next = ob.next(true);
-  BOOST_CHECK_EQUAL(next->events.front().id(), "3");
+  BOOST_CHECK_EQUAL(next->events.front().id(), "6");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -33,6 +33,7 @@ struct webhook_fixture : test::deterministic_fixture {
   std::shared_ptr<test::fake_http> http = std::make_shared<test::fake_http>();
   sink_actor sink;
   std::vector<uint64_t> acks;
+  std::vector<caf::error> refusals;
   std::vector<caf::actor> clients;
 
   webhook_fixture() {
@@ -53,7 +54,8 @@ struct webhook_fixture : test::deterministic_fixture {
   void deliver(event_batch b) {
     clients.push_back(sys.spawn([this, b](caf::event_based_actor* self) {
       self->request(sink, caf::infinite, deliver_atom::value, b)
-        .then([this](uint64_t seq) { acks.push_back(seq); });
+        .then([this](uint64_t seq) { acks.push_back(seq); },
+              [this](caf::error& err) { refusals.push_back(err); });
     }));
     sched.run();
   }
@@ -71,6 +73,7 @@ struct webhook_fixture : test::deterministic_fixture {
 BOOST_FIXTURE_TEST_SUITE(webhook_sink_tests, webhook_fixture)
 
 BOOST_AUTO_TEST_CASE(posts_one_batch_at_a_time_and_acks_after_a_2xx) {
+  // (The orderer sends one at a time; a second that comes anyway waits.)
   deliver(batch_of(1, 2));
   deliver(batch_of(2, 1));
   BOOST_REQUIRE_EQUAL(http->calls.size(), 1u); // the second waits its turn
@@ -95,26 +98,48 @@ BOOST_AUTO_TEST_CASE(posts_one_batch_at_a_time_and_acks_after_a_2xx) {
   BOOST_CHECK(acks == (std::vector<uint64_t>{1, 2}));
 }
 
-BOOST_AUTO_TEST_CASE(failures_are_retried_with_backoff_and_retry_after) {
-  deliver(batch_of(1, 1));
-  http->reply(0, 503, "busy", 2000); // Retry-After: 2 s
+BOOST_AUTO_TEST_CASE(unavailable_receivers_refuse_the_batch_to_be_tried_again) {
+  // 5xx, 408, 429 and transport errors: refused with sink_failed (the
+  // orderer tries again, at least Retry-After later).
+  uint64_t seq = 0;
+  for (int status : {503, 500, 408, 429}) {
+    deliver(batch_of(++seq, 1));
+    http->reply(http->calls.size() - 1, status, "busy", 2000);
+    sched.run();
+  }
+  deliver(batch_of(++seq, 1));
+  http->fail(http->calls.size() - 1, errc::http_connect_failed, "refused");
   sched.run();
-  sched.clock().advance_time(1999ms);
-  sched.run();
-  BOOST_CHECK_EQUAL(http->calls.size(), 1u); // not before the Retry-After
-  sched.clock().advance_time(1ms);
-  sched.run();
-  BOOST_REQUIRE_EQUAL(http->calls.size(), 2u);
-  http->fail(1, errc::http_connect_failed, "refused");
-  sched.run();
-  sched.clock().advance_time(1000ms); // at most the cap
-  sched.run();
-  BOOST_REQUIRE_EQUAL(http->calls.size(), 3u);
   BOOST_CHECK(acks.empty());
-  http->reply(2, 200, "");
+  BOOST_REQUIRE_EQUAL(refusals.size(), 5u);
+  for (size_t i = 0; i < refusals.size(); ++i) {
+    BOOST_CHECK(code_of(refusals[i]) == errc::sink_failed);
+    BOOST_CHECK_EQUAL(retry_after_of(refusals[i]), i < 4 ? 2000 : -1);
+  }
+  BOOST_CHECK_NE(reason_of(refusals[0]).find("answered HTTP 503"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(other_4xx_refuse_the_batch_for_good) {
+  uint64_t seq = 0;
+  for (int status : {400, 413, 422}) {
+    deliver(batch_of(++seq, 1));
+    http->reply(http->calls.size() - 1, status, "no");
+    sched.run();
+  }
+  BOOST_REQUIRE_EQUAL(refusals.size(), 3u);
+  for (auto& r : refusals)
+    BOOST_CHECK(code_of(r) == errc::sink_rejected);
+  // The sink goes on with the next batch.
+  deliver(batch_of(++seq, 1));
+  http->reply(http->calls.size() - 1, 200, "");
   sched.run();
-  BOOST_CHECK(acks == (std::vector<uint64_t>{1}));
-  BOOST_CHECK_EQUAL(http->calls[2].req.body, http->calls[0].req.body);
+  BOOST_CHECK(acks == (std::vector<uint64_t>{4}));
+}
+
+BOOST_AUTO_TEST_CASE(printable_urls_lose_their_query_and_credentials) {
+  BOOST_CHECK_EQUAL(printable_url("https://u:p@hooks.example/in?key=s3cret#x"),
+                    "https://hooks.example/in");
+  BOOST_CHECK_EQUAL(printable_url("http://127.0.0.1:9/hook"), "http://127.0.0.1:9/hook");
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_already_acknowledged_is_not_posted_again) {

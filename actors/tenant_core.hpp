@@ -1,0 +1,191 @@
+#pragma once
+
+// Everything of one tenant that must outlive any of its actors
+// (ARCHITECTURE.md, invariant 1): the inbox and budget, the orderer's,
+// token's and metrics' kept state, the audit queue, the sockets left behind,
+// and the supervisor's own kept state. The runtime holds it; the tenant
+// supervisor works on it, and so does the next supervisor when one dies: it
+// adopts the children that still live (their handles are here) and starts
+// the others again.
+//
+//   runtime --holds--> tenant_core <--works on-- tenant_supervisor (one at a
+//                                                time)
+//
+// The parts are each safe as their own headers say (the inbox, budget, queue
+// and sockets are thread-safe; each keep is used by one actor at a time).
+// `sup` is touched only by the supervisor of the moment. What other threads
+// read (the status, the actor handles, whether the tenant is done) is
+// published under a lock.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/actor_util.hpp"
+#include "actors/metrics_actor.hpp"
+#include "actors/orderer_actor.hpp"
+#include "actors/token_actor.hpp"
+#include "messages/session.hpp"
+#include "messages/supervision.hpp"
+#include "runtime/backoff.hpp"
+#include "runtime/event_budget.hpp"
+#include "runtime/event_inbox.hpp"
+#include "runtime/restart_tracker.hpp"
+#include "runtime/tenant_sockets.hpp"
+
+namespace gcstream {
+
+/// Settings of a tenant supervisor.
+struct supervisor_settings {
+  std::string tenant;
+  /// The connection limiter's key: login host and client id.
+  std::string limiter_key;
+  backoff_policy backoff{std::chrono::milliseconds{1000}, 2.0,
+                         std::chrono::milliseconds{30000}};
+  /// A session that lived this long resets the attempt count.
+  std::chrono::milliseconds stable_after{10000};
+  /// More session crashes than this within restart_window fail the tenant.
+  uint32_t max_restarts = 10;
+  std::chrono::milliseconds restart_window{60000};
+  /// How often the token, orderer and metrics actors may die (each kind on
+  /// its own) before the tenant fails, and the backoff between restarts.
+  restart_policy child_restarts;
+  /// Refresh the token first when it expires within this.
+  std::chrono::milliseconds token_threshold{60000};
+  /// Seed of the jitter; 0 picks a random one.
+  uint64_t seed = 0;
+  /// How long a stop waits for the inbox and the orderer to hand everything
+  /// to the sinks.
+  std::chrono::milliseconds drain_timeout{5000};
+};
+
+/// The process's connection limiter of the moment (the runtime's supervisor
+/// replaces it when it dies). Thread-safe.
+class limiter_ref {
+public:
+  limiter_actor get() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return handle_;
+  }
+  void set(limiter_actor h) {
+    std::lock_guard<std::mutex> g{mtx_};
+    handle_ = std::move(h);
+  }
+
+private:
+  mutable std::mutex mtx_;
+  limiter_actor handle_;
+};
+
+/// What a new session starts from.
+struct session_start {
+  channel_info resume;
+  token_actor token;
+  ingest_actor ingest;
+  channel_listener listener;
+  bool drain_only = false;
+};
+
+/// The tenant's actors now (null where none lives).
+struct tenant_handles {
+  caf::actor supervisor;
+  caf::actor token;
+  caf::actor session;
+  caf::actor orderer;
+  caf::actor metrics;
+};
+
+/// The supervisor's kept state: touched only by the supervisor of the
+/// moment.
+struct supervisor_keep {
+  bool started = false;
+  tenant_status status;
+  channel_info last_channel;
+  int64_t session_started_ms = 0;
+  restart_tracker session_crashes;
+  restart_tracker token_crashes;
+  restart_tracker orderer_crashes;
+  restart_tracker metrics_crashes;
+  /// The limiter's permit for the session: granted, or asked for.
+  bool holding_permit = false;
+  bool waiting_permit = false;
+  /// Stopping (asked to, or failing): drain, then end.
+  bool stopping = false;
+  bool failed = false;
+  caf::error failure;
+  /// The stop reached the orderer (drain asked, then the orderer stopped).
+  bool draining = false;
+  bool orderer_stopping = false;
+  /// The orderer ended with a fatal error (a sink past its restart limit).
+  bool orderer_gave_up = false;
+  bool drain_complete = false;
+  uint64_t restart_gen = 0;
+  std::mt19937_64 rng;
+  tenant_handles live;
+};
+
+/// Starts a tenant's children (the runtime gives these; tests give fakes).
+using token_factory = std::function<token_actor(caf::actor_system&)>;
+using session_factory =
+  std::function<caf::actor(caf::actor_system&, const session_start&)>;
+using metrics_factory = std::function<caf::actor(caf::actor_system&)>;
+
+class tenant_core {
+public:
+  explicit tenant_core(std::string id) : id(std::move(id)) {}
+
+  tenant_core(const tenant_core&) = delete;
+  tenant_core& operator=(const tenant_core&) = delete;
+
+  // -- set once, before the first supervisor starts --------------------------
+  const std::string id;
+  supervisor_settings cfg;
+  std::shared_ptr<event_inbox> inbox;
+  std::shared_ptr<event_budget> budget;     // may be null
+  /// The orderer's kept state; null when sessions hand their events to
+  /// `ingest` instead (tests).
+  std::shared_ptr<orderer_keep> orderer;
+  ingest_actor ingest;
+  std::shared_ptr<token_keep> token;
+  std::shared_ptr<metrics_keep> metrics;    // may be null (no metrics actor)
+  /// The tenant's audit queue (every actor of the tenant reports there).
+  audit_ref audit;
+  std::shared_ptr<tenant_sockets> sockets;  // may be null
+  std::shared_ptr<limiter_ref> limiter;
+  token_factory make_token;
+  session_factory make_session;
+  metrics_factory make_metrics;             // may be empty
+
+  // -- the supervisor's ------------------------------------------------------
+  supervisor_keep sup;
+
+  // -- published (any thread) ------------------------------------------------
+  void publish(const tenant_status& st, const tenant_handles& h);
+  /// Sets the supervisor's handle alone (its spawner, before it runs).
+  void set_supervisor(caf::actor h);
+  tenant_status status() const;
+  tenant_handles handles() const;
+  /// The tenant stopped (or failed) for good: every actor of it is gone.
+  void finish();
+  bool done() const;
+  /// Waits until done(), at most `timeout`.
+  bool wait_done(std::chrono::milliseconds timeout) const;
+  /// The permit holder name of the session ("<id>/0").
+  std::string holder() const { return id + "/0"; }
+
+private:
+  mutable std::mutex mtx_;
+  mutable std::condition_variable cv_;
+  tenant_status status_;
+  tenant_handles handles_;
+  bool done_ = false;
+};
+
+} // namespace gcstream

@@ -1,0 +1,49 @@
+#pragma once
+
+// The sockets of one tenant that no session owns any more.
+//
+// A session that ends by a crash (a kill, an exception) or by an error that
+// is not the socket's own (a REST call failed) does not close the sockets it
+// had open: they keep feeding the tenant's inbox, so that no event the
+// service wrote to them is lost between two sessions. It leaves them here.
+// Its successor closes them once its own socket is open and has been for a
+// moment (make before break, across sessions: the events they still carry
+// also reach the new socket, and the orderer's dedupe removes the overlap);
+// when it reconnects to the same channel, the service closes them first. A
+// tenant that stops closes whatever is left. So a socket is never left
+// streaming unowned.
+//
+// Thread-safe.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/ws_transport.hpp"
+
+namespace gcstream {
+
+class tenant_sockets {
+public:
+  explicit tenant_sockets(std::shared_ptr<ws_transport> ws) : ws_(std::move(ws)) {}
+
+  /// Leaves an open socket to the next session.
+  void leave(uint64_t conn);
+
+  /// Closes every socket left (a close handshake).
+  void close_left(uint16_t code, const std::string& reason);
+
+  /// Sockets left and not yet closed by this class.
+  size_t left() const;
+
+  const std::shared_ptr<ws_transport>& transport() const { return ws_; }
+
+private:
+  std::shared_ptr<ws_transport> ws_;
+  mutable std::mutex mtx_;
+  std::vector<uint64_t> left_;
+};
+
+} // namespace gcstream
