@@ -579,6 +579,9 @@ orderer_actor::behavior_type orderer_actor_impl(orderer_pointer self,
     if (!admit(self, replay))
       self->state.keep->replay = std::move(replay); // stored already: cannot fail
   }
+  // What a predecessor held in the reorder buffer is released on time, even
+  // if nothing new comes.
+  schedule(self, now_ms(self));
   publish_held(self);
   return {
     [=](ingest_atom, event_batch& b) -> caf::result<uint64_t> {
