@@ -3,10 +3,14 @@
 // A sink is any actor with gcstream::sink_actor's interface: it receives
 // (deliver_atom, event_batch) and replies with the batch's seq once it is
 // done with the batch. The orderer keeps every batch until that reply, sends
-// it again to a sink that died and was started again, and sends a sink at
-// most a window of batches at a time, so a slow sink slows only itself.
+// a sink one batch at a time, sends the same batch again when the sink
+// refuses it (an error reply) or died and was started again, and a refused
+// batch is always the next one the sink gets: so the sink only needs to
+// remember the last batch it handled (seen_batches).
 //
-// This one counts events per topic. It runs against the emulator in this
+// This one (examples/topic_counter.hpp) counts events per topic, and its
+// "downstream" is busy for the first delivery of every fifth batch, so you
+// can see refusals cost nothing. It runs against the emulator in this
 // process for a few seconds, then prints its counts next to what the
 // emulator wrote.
 //
@@ -14,46 +18,19 @@
 
 #include <chrono>
 #include <iostream>
-#include <map>
-#include <mutex>
+#include <set>
 #include <thread>
 
-#include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
 #include "emulator/server.hpp"
+#include "examples/topic_counter.hpp"
 #include "host/runtime.hpp"
 #include "messages/add_types.hpp"
 
 using namespace gcstream;
-
-// What the sink saw, shared with main() (a real sink would write somewhere).
-struct counts {
-  std::mutex m;
-  std::map<std::string, uint64_t> per_topic;
-};
-
-// The sink's state: the per-topic counts, and which batches it has handled
-// (after an orderer restart a batch may come again: acknowledge, skip).
-struct topic_counter_state {
-  std::shared_ptr<counts> out;
-  seen_batches handled;
-  static inline const char* name = "example.topic_counter";
-};
-
-sink_actor::behavior_type
-topic_counter(sink_actor::stateful_pointer<topic_counter_state> self,
-              std::shared_ptr<counts> out) {
-  self->state.out = std::move(out);
-  return {[=](deliver_atom, const event_batch& batch) {
-    if (!self->state.handled.seen(batch.seq)) {
-      std::lock_guard<std::mutex> guard{self->state.out->m};
-      for (auto& e : batch.events)
-        ++self->state.out->per_topic[std::string{e.topic()}];
-    }
-    return batch.seq; // the acknowledgement
-  }};
-}
+using example::counts;
+using example::topic_counter;
 
 int main(int argc, char** argv) {
   int seconds = argc > 1 ? std::atoi(argv[1]) : 5;
@@ -70,6 +47,10 @@ int main(int argc, char** argv) {
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   auto got = std::make_shared<counts>();
+  // The downstream is busy for the first delivery of every fifth batch.
+  got->busy = [tried = std::set<uint64_t>{}](uint64_t seq) mutable {
+    return seq % 5 == 0 && tried.insert(seq).second;
+  };
   {
     runtime rt{sys, runtime_settings{}};
     tenant_config t;
@@ -107,6 +88,7 @@ int main(int argc, char** argv) {
   srv.stop();
   int status = 0;
   std::lock_guard<std::mutex> guard{got->m};
+  std::cout << "batches refused (and offered again): " << got->refused << "\n";
   for (auto& [topic, n] : got->per_topic) {
     auto written = st["topics"][topic]["written"].get<uint64_t>();
     std::cout << topic << ": counted " << n << ", emulator wrote " << written << "\n";

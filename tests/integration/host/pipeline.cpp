@@ -214,13 +214,74 @@ BOOST_AUTO_TEST_CASE(socket_closing_rolls_over_with_no_gap_and_no_duplicate) {
 
 BOOST_AUTO_TEST_CASE(removing_the_tenant_drains_and_stops_it) {
   BOOST_REQUIRE(flowing());
+  // Everything written is in the process (the orderer has seen it); much of
+  // it still waits in the reorder buffer and the sink's queue.
+  srv.reconfigure(R"({"event_rate":0})");
+  BOOST_REQUIRE(probe::eventually([&] { return rt->stats("acme").received >= written(); }));
+  auto w = written();
   BOOST_CHECK(rt->remove_tenant("acme"));
+  // All of it reached the sink before the tenant stopped.
+  BOOST_CHECK_EQUAL(got.distinct(), w);
+  bool incomplete = false, stopped = false;
+  BOOST_CHECK(probe::eventually([&] {
+    for (auto& e : audit_copy()) {
+      incomplete = incomplete || e.event == "drain_incomplete";
+      stopped = stopped || e.event == "tenant_stopped";
+    }
+    return stopped;
+  }));
+  BOOST_CHECK(!incomplete);
   BOOST_CHECK(rt->tenants().empty());
   // Its sink was stopped with it, and the channel's socket is closed.
   BOOST_CHECK(probe::eventually([&] {
     return stats()["totals"]["sockets_open"].get<int>() == 0;
   }));
   BOOST_CHECK(!rt->remove_tenant("acme"));
+}
+
+BOOST_AUTO_TEST_CASE(the_tenant_s_actors_can_be_had_and_killed_one_by_one) {
+  BOOST_REQUIRE(flowing());
+  auto unknown = rt->actors("nope");
+  BOOST_CHECK(!unknown);
+  for (auto kind : {"token", "supervisor", "session", "orderer", "metrics", "sink",
+                    "limiter", "audit"}) {
+    auto a = rt->actors("acme");
+    BOOST_REQUIRE(a);
+    auto pick = [&](const tenant_actors& x) -> caf::actor {
+      std::string k = kind;
+      if (k == "token") return x.token;
+      if (k == "supervisor") return x.supervisor;
+      if (k == "session") return x.session;
+      if (k == "orderer") return x.orderer;
+      if (k == "metrics") return x.metrics;
+      if (k == "limiter") return x.limiter;
+      if (k == "audit") return x.audit;
+      return x.sinks.empty() ? caf::actor{} : x.sinks.front();
+    };
+    auto victim = pick(*a);
+    BOOST_REQUIRE_MESSAGE(victim, kind);
+    caf::anon_send_exit(victim, caf::exit_reason::kill);
+    // A new one takes its place...
+    BOOST_REQUIRE_MESSAGE(probe::eventually([&] {
+      auto now = rt->actors("acme");
+      return now && pick(*now) && pick(*now) != victim;
+    }), kind);
+    // ...and the stream goes on.
+    BOOST_REQUIRE_MESSAGE(flowing(), kind);
+  }
+  check_every_written_event_delivered_once();
+  // Every restart is in the audit log, by kind.
+  std::set<std::string> restarted;
+  BOOST_CHECK(probe::eventually([&] {
+    for (auto& e : audit_copy())
+      if (e.event == "actor_restarted")
+        for (auto& [k, v] : e.fields)
+          if (k == "kind")
+            restarted.insert(v);
+    return restarted.size() == 8;
+  }));
+  BOOST_CHECK_EQUAL(restarted.size(), 8u);
+  BOOST_CHECK_EQUAL(rt->status("acme").state, "connected");
 }
 
 BOOST_AUTO_TEST_CASE(the_tenant_manager_does_the_same_by_messages) {

@@ -216,6 +216,45 @@ BOOST_AUTO_TEST_CASE(after_sigkill_the_journal_delivers_what_it_held) {
   BOOST_CHECK_EQUAL(again.wait_exit(20000), 0);
 }
 
+BOOST_AUTO_TEST_CASE(sigterm_with_events_no_sink_took_exits_5_and_says_so) {
+  auto ec = test::emulator_fixture::default_config();
+  ec.event_rate = 100;
+  test::emulator_fixture emu{ec};
+  temp_dir dir;
+  auto audit = dir.path / "audit.jsonl";
+  // /dev/full takes no write: the file sink refuses every batch.
+  json cfg = {
+    {"tenants",
+     {{{"id", "acme"},
+       {"login_url", emu.base},
+       {"api_url", emu.base},
+       {"client_id", "app"},
+       {"client_secret_env", "ACME_SECRET"},
+       {"topics", {topic}},
+       {"supervisor", {{"drain_timeout_ms", 500}}},
+       {"delivery", {{"max_refusals", 1000}, {"retry_initial_ms", 10},
+                     {"retry_max_ms", 50}}},
+       {"sinks", {{{"type", "file"}, {"path", "/dev/full"}}}}}}},
+    {"metrics", {{"listen", "off"}}},
+    {"audit_log", "audit.jsonl"}};
+  std::ofstream{dir.path / "gcstream.json"} << cfg.dump(2);
+  child c({program, "run", "--config", (dir.path / "gcstream.json").string()},
+          {"ACME_SECRET=s3cret-Value"});
+  BOOST_REQUIRE(probe::eventually([&] {
+    return file_text(audit).find("\"batch_refused\"") != std::string::npos;
+  }, 20s));
+  kill(c.pid, SIGTERM);
+  BOOST_CHECK_EQUAL(c.wait_exit(20000), 5);
+  BOOST_CHECK_NE(c.stderr_text().find("not delivered to every sink"), std::string::npos);
+  // Counted and audited: drain_incomplete with the number, and the stop.
+  uint64_t undelivered = 0;
+  for (auto& l : json_lines(audit))
+    if (l["event"] == "drain_incomplete")
+      undelivered = l["undelivered"].get<uint64_t>();
+  BOOST_CHECK_GT(undelivered, 0u);
+  BOOST_CHECK_NE(file_text(audit).find("\"tenant_stopped\""), std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(the_demo_ends_with_a_clean_summary) {
   child c({program, "demo", "--tenants", "2", "--duration-s", "4", "--faults"});
   auto out = c.rest(60000);
