@@ -126,7 +126,7 @@ struct sink_spec {
   /// Receives only late events (late_policy::route).
   bool late_only = false;
   /// The wait before a refused batch goes again (unset: the tenant's).
-  std::optional<backoff_policy> retry;
+  std::optional<backoff_policy> retry = std::nullopt;
 };
 
 /// What outlives an orderer's crash (held by the tenant).

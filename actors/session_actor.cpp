@@ -643,6 +643,7 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       st.failed.clear();
       st.in_flight = 0;
       st.deps.inbox->retry_all();
+      drain(self); // (a poke may be pending already: take now)
     },
     [=](token_atom, token_actor next) {
       auto& st = self->state;
@@ -665,6 +666,7 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       st.failed.clear();
       for (auto seq : failed)
         st.deps.inbox->retry(seq);
+      drain(self); // (a poke may be pending already: take now)
     },
     [=](stop_atom, caf::timespan deadline) { stop(self, deadline); },
     [=](timeout_atom) {

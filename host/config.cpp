@@ -376,12 +376,15 @@ void read_tenant_knobs(checker& c, const json& j, const std::string& p,
   if (j.contains("supervisor")
       && c.object(j["supervisor"], p + ".supervisor",
                   {"stable_after_ms", "max_restarts", "restart_window_ms",
-                   "token_threshold_ms", "drain_timeout_ms"})) {
+                   "child_max_restarts", "token_threshold_ms",
+                   "drain_timeout_ms"})) {
     auto& s = j["supervisor"];
     auto sp = p + ".supervisor";
     c.millis(s, sp, "stable_after_ms", 0, day_ms, t.supervisor.stable_after);
     c.number(s, sp, "max_restarts", 0, 1000000, t.supervisor.max_restarts);
     c.millis(s, sp, "restart_window_ms", 1000, day_ms, t.supervisor.restart_window);
+    c.number(s, sp, "child_max_restarts", 0, 1000000,
+             t.supervisor.child_restarts.max_restarts);
     c.millis(s, sp, "token_threshold_ms", 0, day_ms, t.supervisor.token_threshold);
     c.millis(s, sp, "drain_timeout_ms", 0, 600000, t.supervisor.drain_timeout);
   }
@@ -435,6 +438,10 @@ void read_tenant_knobs(checker& c, const json& j, const std::string& p,
     c.number(d, dp, "sink_restart_delay_ms", 0, 600000,
              t.orderer.sink_restart_delay_ms);
   }
+  // The token, orderer, metrics and sink actors share the window.
+  t.supervisor.child_restarts.window = t.supervisor.restart_window;
+  t.orderer.sink_restarts.max_restarts = t.supervisor.child_restarts.max_restarts;
+  t.orderer.sink_restarts.window = t.supervisor.restart_window;
   if (j.contains("inbox_max_events"))
     c.fail(p + ".inbox_max_events",
            "renamed max_buffered_events: one cap now covers every event the "
@@ -495,7 +502,7 @@ void read_runtime(checker& c, const json& j, program_config& out) {
                 {"io_threads", "http_workers", "connect_timeout_ms",
                  "http_timeout_ms", "max_message_bytes", "ca_file",
                  "allow_insecure", "proxy", "max_live_channels",
-                 "connects_per_second"}))
+                 "connects_per_second", "max_restarts", "restart_window_ms"}))
     return;
   auto& r = out.runtime;
   const std::string p = "runtime";
@@ -512,6 +519,11 @@ void read_runtime(checker& c, const json& j, program_config& out) {
   c.string(j, p, "proxy", r.http.proxy);
   c.number(j, p, "max_live_channels", 1, 1000, r.limiter.max_live);
   c.real(j, p, "connects_per_second", 0.01, 10000, r.limiter.connects_per_second);
+  // The limiter, the audit log and each tenant's supervisor.
+  c.number(j, p, "max_restarts", 0, 1000000, r.shared_restarts.max_restarts);
+  c.millis(j, p, "restart_window_ms", 1000, day_ms, r.shared_restarts.window);
+  r.supervisor_restarts.max_restarts = r.shared_restarts.max_restarts;
+  r.supervisor_restarts.window = r.shared_restarts.window;
 }
 
 void read_metrics(checker& c, const json& j, program_config& out) {

@@ -564,6 +564,60 @@ std::string runtime::prometheus_text() {
        });
   each("gcstream_event_rate", "Events per second, smoothed", "gauge",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, m.event_rate); });
+  auto per_sink = [&](const char* name, const char* help, const char* type,
+                      auto value) {
+    each(name, help, type, [&](const tenant_metrics& m, label_list l) {
+      for (auto& s : m.orderer.sinks) {
+        auto ls = l;
+        ls.emplace_back("sink", s.name);
+        x.sample(ls, double(value(s)));
+      }
+    });
+  };
+  per_sink("gcstream_batches_refused_total",
+           "Batches a sink refused (an error, or no answer within sink_timeout_ms)",
+           "counter", [](const sink_stats& s) { return s.refused; });
+  per_sink("gcstream_sink_refusing",
+           "Refusals in a row of the batch a sink has now (0: none)", "gauge",
+           [](const sink_stats& s) { return s.refusing; });
+  per_sink("gcstream_events_dead_lettered_total",
+           "Events given up on after max_refusals (or a final refusal): in the "
+           "dead-letter file",
+           "counter", [](const sink_stats& s) { return s.dead_lettered; });
+  each("gcstream_actor_restarts_total", "Actors started again after they died, by kind",
+       "counter", [&](const tenant_metrics& m, label_list l) {
+         for (auto& [kind, n] : m.restarts) {
+           auto ls = l;
+           ls.emplace_back("kind", kind);
+           x.sample(ls, double(n));
+         }
+       });
+  each("gcstream_events_held", "Events held against the tenant's buffer cap", "gauge",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.held)); });
+  each("gcstream_events_held_cap", "The tenant's buffer cap (max_buffered_events)",
+       "gauge",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.held_cap)); });
+  each("gcstream_reading_paused", "1 while reading stops because the buffer is full",
+       "gauge", [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, m.reading_paused ? 1 : 0);
+       });
+  each("gcstream_reading_paused_seconds_total",
+       "Time reading was stopped because the buffer was full (overflow: block)",
+       "counter",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, m.paused_s); });
+  each("gcstream_journal_errors_total", "Journal writes that failed (retried)",
+       "counter", [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, double(m.orderer.journal_errors));
+       });
+  each("gcstream_audit_events_lost_total",
+       "Audit events lost at a full audit queue (each loss is an audit_gap line)",
+       "counter",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.audit_lost)); });
+  each("gcstream_events_undelivered_at_stop",
+       "Events that did not reach every sink when the tenant stopped", "gauge",
+       [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, double(m.undelivered_at_stop));
+       });
   x.family("gcstream_http_requests_total", "HTTP requests of the process, by status",
            "counter");
   for (auto& [status, n] : http_->status_counts())

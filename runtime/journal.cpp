@@ -56,11 +56,45 @@ bool journal::exec(const char* sql) {
   return false;
 }
 
+// Ends a failed transaction: the statements are reset first (SQLite refuses
+// to end a transaction while one is in progress), and whatever is still
+// open is rolled back, so that the next write starts clean.
+void journal::abort_transaction() {
+  sqlite3_reset(insert_);
+  sqlite3_reset(delete_);
+  if (!sqlite3_get_autocommit(db_)) {
+    auto keep = error_;
+    exec("ROLLBACK");
+    error_ = keep;
+  }
+}
+
+bool journal::begin() {
+  if (!sqlite3_get_autocommit(db_))
+    abort_transaction(); // left open by an earlier failure
+  return exec("BEGIN");
+}
+
+bool journal::commit() {
+  sqlite3_reset(insert_);
+  sqlite3_reset(delete_);
+  if (exec("COMMIT"))
+    return true;
+  abort_transaction();
+  return false;
+}
+
 bool journal::append(std::vector<event*>& events) {
   if (events.empty())
     return true;
-  if (!exec("BEGIN"))
+  auto fail = [&] {
+    abort_transaction();
+    for (auto* x : events)
+      x->journal_id = 0;
     return false;
+  };
+  if (!begin())
+    return fail();
   for (auto* e : events) {
     sqlite3_reset(insert_);
     sqlite3_bind_text(insert_, 1, e->id().data(), static_cast<int>(e->id().size()),
@@ -74,36 +108,30 @@ bool journal::append(std::vector<event*>& events) {
                       SQLITE_STATIC);
     if (sqlite3_step(insert_) != SQLITE_DONE) {
       error_ = sqlite3_errmsg(db_);
-      exec("ROLLBACK");
-      for (auto* x : events)
-        x->journal_id = 0;
-      return false;
+      return fail();
     }
     e->journal_id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
   }
-  if (exec("COMMIT"))
-    return true;
-  exec("ROLLBACK");
-  for (auto* x : events)
-    x->journal_id = 0;
-  return false;
+  return commit() || fail();
 }
 
 bool journal::remove(const std::vector<uint64_t>& ids) {
   if (ids.empty())
     return true;
-  if (!exec("BEGIN"))
+  if (!begin()) {
+    abort_transaction();
     return false;
+  }
   for (auto id : ids) {
     sqlite3_reset(delete_);
     sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(id));
     if (sqlite3_step(delete_) != SQLITE_DONE) {
       error_ = sqlite3_errmsg(db_);
-      exec("ROLLBACK");
+      abort_transaction();
       return false;
     }
   }
-  return exec("COMMIT");
+  return commit();
 }
 
 std::vector<event> journal::load() {

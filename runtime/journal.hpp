@@ -60,6 +60,9 @@ public:
 private:
   journal() = default;
   bool exec(const char* sql);
+  bool begin();
+  bool commit();
+  void abort_transaction();
 
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;

@@ -172,4 +172,47 @@ BOOST_AUTO_TEST_CASE(the_quick_start_maps_the_genesys_variables) {
   BOOST_CHECK_NE(text.find("no topics given"), std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(delivery_refusals_buffers_and_restart_limits) {
+  auto j = json::parse(example);
+  auto& t = j["tenants"][0];
+  t["delivery"] = {{"sink_timeout_ms", 2000}, {"max_refusals", 3},
+                   {"retry_initial_ms", 50}, {"retry_max_ms", 500}};
+  t["max_buffered_events"] = 5000;
+  t["overflow"] = "drop_oldest";
+  t["supervisor"] = {{"child_max_restarts", 4}, {"restart_window_ms", 30000}};
+  j["runtime"] = {{"max_restarts", 7}, {"restart_window_ms", 20000}};
+  auto cfg = parse_config(j.dump(), env, "/etc/gcstream");
+  BOOST_REQUIRE(cfg);
+  auto& tc = cfg->tenants[0];
+  BOOST_CHECK_EQUAL(tc.orderer.sink_timeout_ms, 2000);
+  BOOST_CHECK_EQUAL(tc.orderer.max_refusals, 3u);
+  BOOST_CHECK_EQUAL(tc.orderer.retry.initial.count(), 50);
+  BOOST_CHECK_EQUAL(tc.orderer.retry.cap.count(), 500);
+  BOOST_CHECK_EQUAL(tc.max_buffered_events, 5000u);
+  BOOST_CHECK(tc.overflow == overflow_policy::drop_oldest);
+  BOOST_CHECK_EQUAL(tc.supervisor.child_restarts.max_restarts, 4u);
+  BOOST_CHECK_EQUAL(tc.supervisor.child_restarts.window.count(), 30000);
+  BOOST_CHECK_EQUAL(tc.orderer.sink_restarts.max_restarts, 4u);
+  BOOST_CHECK_EQUAL(cfg->runtime.shared_restarts.max_restarts, 7u);
+  BOOST_CHECK_EQUAL(cfg->runtime.supervisor_restarts.window.count(), 20000);
+  // Dead letters go next to the configuration by default.
+  BOOST_CHECK_EQUAL(tc.orderer.dead_letter_path, "/etc/gcstream/acme.dead-letter.jsonl");
+  t["dead_letter"] = "dl/acme.jsonl";
+  cfg = parse_config(j.dump(), env, "/etc/gcstream");
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK_EQUAL(cfg->tenants[0].orderer.dead_letter_path, "/etc/gcstream/dl/acme.jsonl");
+}
+
+BOOST_AUTO_TEST_CASE(removed_and_renamed_keys_say_what_to_use) {
+  auto window = problems_of([](json& j) { j["tenants"][0]["delivery"] = {{"window", 8}}; });
+  BOOST_CHECK_NE(window.find("tenants[0].delivery.window: removed: a sink gets one batch"),
+                 std::string::npos);
+  auto inbox = problems_of([](json& j) { j["tenants"][0]["inbox_max_events"] = 10; });
+  BOOST_CHECK_NE(inbox.find("tenants[0].inbox_max_events: renamed max_buffered_events"),
+                 std::string::npos);
+  auto overflow = problems_of([](json& j) { j["tenants"][0]["overflow"] = "ignore"; });
+  BOOST_CHECK_NE(overflow.find("tenants[0].overflow: 'ignore' is not one of: block, drop_oldest"),
+                 std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include <sqlite3.h>
+
 using namespace gcstream;
 namespace fs = std::filesystem;
 
@@ -58,6 +60,32 @@ BOOST_AUTO_TEST_CASE(a_journal_that_cannot_be_opened_is_a_clear_error) {
   auto j = journal::open((dir / "no" / "such" / "dir" / "x.db").string());
   BOOST_REQUIRE(!j);
   BOOST_CHECK_NE(caf::to_string(j.error()).find("cannot open"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_that_fails_leaves_no_transaction_open) {
+  auto j = journal::open(db(), 0);
+  BOOST_REQUIRE(j);
+  std::vector<event> evs{ev("a", 1), ev("b", 2)};
+  std::vector<event*> ptrs{&evs[0], &evs[1]};
+  BOOST_REQUIRE((*j)->append(ptrs));
+  // Another writer holds the file: removes and appends fail...
+  sqlite3* other = nullptr;
+  BOOST_REQUIRE_EQUAL(sqlite3_open(db().c_str(), &other), SQLITE_OK);
+  BOOST_REQUIRE_EQUAL(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+                      SQLITE_OK);
+  BOOST_CHECK(!(*j)->remove({evs[0].journal_id}));
+  std::vector<event> more{ev("c", 3)};
+  std::vector<event*> more_ptrs{&more[0]};
+  BOOST_CHECK(!(*j)->append(more_ptrs));
+  BOOST_CHECK_EQUAL(more[0].journal_id, 0u);
+  BOOST_CHECK_NE((*j)->last_error().find("locked"), std::string::npos);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  // ...and once it lets go, the next ones work (no transaction was left
+  // open by the failures).
+  BOOST_CHECK((*j)->append(more_ptrs));
+  BOOST_CHECK((*j)->remove({evs[0].journal_id}));
+  BOOST_CHECK_EQUAL((*j)->size(), 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
