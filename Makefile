@@ -4,6 +4,8 @@
 #                20 s with faults; ends with lost=0 duplicated=0
 #   make test    every test, then the whole suite again under ASan + UBSan
 #   make bench   the benchmarks (Release build), results as a table
+#   make chaos   the chaos test for ten minutes (CHAOS_SECONDS), with a table
+#                by actor kind; CHAOS_SEED replays a run's choices
 
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
@@ -11,7 +13,10 @@ BENCH_DIR   ?= build-bench
 CMAKE       ?= cmake
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: all deps build test test-main test-asan demo bench clean
+.PHONY: all deps build test test-main test-asan demo bench chaos clean
+
+CHAOS_SECONDS ?= 600
+CHAOS_SEED    ?=
 
 all: build
 
@@ -44,6 +49,10 @@ bench: deps
 	  -DGCSTREAM_BUILD_BENCH=ON -DGCSTREAM_BUILD_EXAMPLES=OFF
 	$(CMAKE) --build $(BENCH_DIR)
 	@bash bench/run.sh $(BENCH_DIR)
+
+chaos: build
+	$(BUILD_DIR)/tests/gcstream_chaos --duration-s $(CHAOS_SECONDS) --phase-s 20 \
+	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(BENCH_DIR)

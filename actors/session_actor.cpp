@@ -571,10 +571,15 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
   st.cfg = std::move(cfg);
   st.deps = std::move(deps);
   st.book = std::make_shared<session_links>();
-  // Asked to stop by an exit message (its supervisor goes): end as for a
-  // failure. A kill or an exception cannot be trapped: the exit hook below
-  // leaves its good sockets to the next session and closes the rest.
-  self->set_exit_handler([=](caf::exit_msg& msg) { finish(self, msg.reason); });
+  // An exit message: a shutdown closes the sockets (nobody comes after
+  // this session); any other reason ends it as a failure would. A kill or an
+  // exception cannot be trapped: the exit hook below leaves its good sockets
+  // to the next session and closes the rest.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (msg.reason == caf::exit_reason::user_shutdown)
+      self->state.stopping = true;
+    finish(self, msg.reason);
+  });
   self->attach_functor([book = st.book, deps = st.deps](const caf::error&) {
     if (!book->handled)
       leave_links(*book, deps);

@@ -109,7 +109,7 @@ double run_hot_path(size_t n, size_t& delivered) {
   envelope_parser parser;
   dedupe_window dedupe{100000, 600000};
   reorder_buffer reorder{{250, 1000, 100000}};
-  sink_outbox outbox{"bench", {8, 512, 100000}};
+  sink_outbox outbox{"bench", {512, 100000}};
   std::vector<event> released;
   envelope env;
   delivered = 0;
@@ -164,7 +164,7 @@ double run_actors(caf::actor_system& sys, size_t n, uint64_t& delivered,
     return caf::actor_cast<sink_actor>(ctx.sys.spawn(null_sink));
   }}};
   auto keep = std::make_shared<orderer_keep>(s, std::move(sinks));
-  auto orderer = sys.spawn(orderer_actor_impl, keep, audit_actor{});
+  auto orderer = sys.spawn(orderer_actor_impl, keep, audit_ref{});
   caf::scoped_actor self{sys};
   envelope_parser parser;
   envelope env;

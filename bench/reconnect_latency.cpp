@@ -104,8 +104,8 @@ int main(int argc, char** argv) {
     ts.login_url = srv.base_url();
     ts.client_id = "bench";
     ts.client_secret = "bench-secret";
-    auto tok = sys.spawn(token_actor_impl, ts, http, audit_actor{});
-    auto limiter = sys.spawn(connection_limiter, limiter_settings{20, 1000});
+    auto limiter = sys.spawn(connection_limiter, limiter_settings{20, 1000},
+                             std::vector<limiter_hold>{});
     auto ingest = sys.spawn([&](ingest_actor::pointer) -> ingest_actor::behavior_type {
       return {[&](ingest_atom, const event_batch& b) {
         for (auto& e : b.events)
@@ -119,21 +119,33 @@ int main(int argc, char** argv) {
     ss.backoff = {milliseconds{0}, 2.0, milliseconds{0}};
     ss.max_restarts = 1000;
     auto base = srv.base_url();
-    auto sup = sys.spawn(
-      tenant_supervisor, ss, tok, limiter,
-      session_factory{[=](supervisor_pointer self, const channel_info& resume) {
-        session_settings s;
-        s.tenant = "bench";
-        s.api_url = base;
-        s.topics = {topic};
-        s.ping_interval = milliseconds{200};
-        s.heartbeat_timeout = heartbeat_timeout;
-        s.resume = resume;
-        return caf::actor_cast<caf::actor>(self->spawn(
-          session_actor_impl, s,
-          session_deps{tok, http, ws, ingest, inbox, self, audit_actor{}}));
-      }},
-      audit_actor{});
+    auto core = std::make_shared<tenant_core>("bench");
+    core->cfg = ss;
+    core->inbox = inbox;
+    core->ingest = ingest;
+    core->token = std::make_shared<token_keep>();
+    core->sockets = std::make_shared<tenant_sockets>(ws);
+    core->limiter = std::make_shared<limiter_ref>();
+    core->limiter->set(limiter);
+    core->make_token = [ts, http, keep = core->token](caf::actor_system& sys) {
+      return sys.spawn(token_actor_impl, ts, http, audit_ref{}, keep);
+    };
+    core->make_session = [=, sockets = core->sockets](caf::actor_system& sys,
+                                                      const session_start& st) {
+      session_settings s;
+      s.tenant = "bench";
+      s.api_url = base;
+      s.topics = {topic};
+      s.ping_interval = milliseconds{200};
+      s.heartbeat_timeout = heartbeat_timeout;
+      s.resume = st.resume;
+      s.drain_only = st.drain_only;
+      return caf::actor_cast<caf::actor>(sys.spawn(
+        session_actor_impl, s,
+        session_deps{st.token, http, ws, st.ingest, inbox, st.listener, audit_ref{},
+                     nullptr, sockets}));
+    };
+    auto sup = sys.spawn(tenant_supervisor, core);
     arr.arm(0);
     if (!arr.wait(seconds{10})) {
       std::fprintf(stderr, "reconnect_latency: no events\n");
@@ -172,10 +184,12 @@ int main(int argc, char** argv) {
     std::printf("stall_detection       median=timeout+%.2f ms  stalls=%d  "
                 "target<timeout+100 ms  %s\n",
                 ms, stalls, ms < 100 ? "OK" : "ABOVE TARGET");
-    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    for (auto h : {caf::actor_cast<caf::actor>(tok), caf::actor_cast<caf::actor>(limiter),
+    caf::anon_send(sup, stop_atom::value);
+    core->wait_done(seconds{10});
+    for (auto h : {core->handles().token, caf::actor_cast<caf::actor>(limiter),
                    caf::actor_cast<caf::actor>(ingest)})
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+      if (h)
+        caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   }
   ws->stop();
   http->stop();
