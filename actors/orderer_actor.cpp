@@ -106,8 +106,12 @@ void release_journaled(orderer_pointer self, const event_batch& b) {
 void on_refusal(orderer_pointer self, size_t i, uint64_t gen, uint64_t seq,
                 const caf::error& err);
 
+void schedule(orderer_pointer self, int64_t now);
+
 // Sends the outbox's own message (deliver_atom, event_batch): shared, not
-// copied (see sink_outbox.hpp).
+// copied (see sink_outbox.hpp). Its deadline (sink_timeout_ms) is watched by
+// the orderer's own timer, not by a request timeout: that would cost a clock
+// entry, and a wake-up of the clock thread, per batch.
 void send_batch(orderer_pointer self, size_t i, const outbox_batch& b) {
   auto& k = *self->state.keep;
   auto& slot = k.slots[i];
@@ -116,18 +120,43 @@ void send_batch(orderer_pointer self, size_t i, const outbox_batch& b) {
   auto to = caf::actor_cast<caf::actor>(slot.handle);
   auto seq = b->seq;
   auto gen = slot.gen;
-  self->request(to, milliseconds{k.cfg.sink_timeout_ms}, b.message())
+  auto send = ++slot.send_gen;
+  auto now = now_ms(self);
+  slot.deadline_ms = now + k.cfg.sink_timeout_ms;
+  schedule(self, now);
+  self->request(to, caf::infinite, b.message())
     .then(
       [=](uint64_t acked) {
+        // A late answer still counts: the sink did take the batch.
         auto& k = *self->state.keep;
         auto& slot = k.slots[i];
-        if (auto* b = slot.outbox.find(acked))
+        if (auto* b = slot.outbox.find(acked)) {
           release_journaled(self, **b);
+          slot.deadline_ms = -1;
+        }
         slot.outbox.ack(acked);
         pump(self, i);
         publish_held(self);
       },
-      [=](caf::error& err) { on_refusal(self, i, gen, seq, err); });
+      [=](caf::error& err) {
+        if (self->state.keep->slots[i].send_gen != send)
+          return; // an answer to a send that timed out (and went again)
+        on_refusal(self, i, gen, seq, err);
+      });
+}
+
+// A sink that did not answer its batch in time refused it.
+void check_sink_deadlines(orderer_pointer self, int64_t now) {
+  auto& k = *self->state.keep;
+  for (size_t i = 0; i < k.slots.size(); ++i) {
+    auto& slot = k.slots[i];
+    if (slot.deadline_ms < 0 || slot.deadline_ms > now)
+      continue;
+    slot.deadline_ms = -1;
+    ++slot.send_gen; // its answer, if it comes, is too late to refuse
+    if (auto& b = slot.outbox.unacknowledged(); b && slot.handle)
+      on_refusal(self, i, slot.gen, b->seq, caf::sec::request_timeout);
+  }
 }
 
 // Gives up on the batch out: to the dead-letter file (or, without one,
@@ -183,6 +212,7 @@ void on_refusal(orderer_pointer self, size_t i, uint64_t gen, uint64_t seq,
   auto n = slot.outbox.refused(seq, reason);
   if (n == 0)
     return;
+  slot.deadline_ms = -1;
   bool final = code_of(err) == errc::sink_rejected;
   report(self, "batch_refused",
          {{"sink", slot.spec.name},
@@ -211,7 +241,9 @@ void pump(orderer_pointer self, size_t i) {
                  || (slot.linger_until >= 0 && slot.linger_until <= now);
   if (auto b = slot.outbox.next(partial))
     send_batch(self, i, b);
-  if (slot.outbox.waiting_events() == 0)
+  // A partial batch lingers only while the sink could take it: with a batch
+  // out, the next goes when that one is acknowledged (no timer needed).
+  if (slot.outbox.waiting_events() == 0 || slot.outbox.in_flight_batches() > 0)
     slot.linger_until = -1;
   else if (slot.linger_until < 0)
     slot.linger_until = now + st.keep->cfg.linger_ms;
@@ -302,9 +334,12 @@ void schedule(orderer_pointer self, int64_t now) {
   int64_t due = st.keep->reorder.next_deadline();
   if (due < 0)
     due = INT64_MAX;
-  for (auto& s : st.keep->slots)
+  for (auto& s : st.keep->slots) {
     if (s.linger_until >= 0)
       due = std::min(due, s.linger_until);
+    if (s.deadline_ms >= 0)
+      due = std::min(due, s.deadline_ms);
+  }
   for (auto& d : st.drains)
     due = std::min(due, d.second);
   if (due >= st.tick_at)
@@ -365,6 +400,7 @@ void on_sink_down(orderer_pointer self, size_t i, const caf::error& reason) {
   auto& slot = k.slots[i];
   slot.handle = nullptr;
   ++slot.gen;
+  slot.deadline_ms = -1;
   k.publish_sinks();
   auto now = now_ms(self);
   bool within = slot.restarts.note(now);
@@ -595,6 +631,7 @@ orderer_actor::behavior_type orderer_actor_impl(orderer_pointer self,
     [=](tick_atom) {
       auto now = now_ms(self);
       self->state.tick_at = INT64_MAX;
+      check_sink_deadlines(self, now);
       release(self, now);
       for (size_t i = 0; i < self->state.keep->slots.size(); ++i)
         pump(self, i);

@@ -143,6 +143,10 @@ public:
     /// dropped (its successor gets the unacknowledged batch anyway).
     uint64_t gen = 0;
     int64_t linger_until = -1;
+    /// When the batch out must be answered (actor clock ms; -1: none out),
+    /// and which send it is (a refusal of an earlier send is stale).
+    int64_t deadline_ms = -1;
+    uint64_t send_gen = 0;
     uint64_t drops_unreported = 0;
     int64_t last_drop_audit_ms = INT64_MIN;
   };

@@ -488,59 +488,93 @@ void on_watchdog(session_pointer self, uint64_t gen) {
 
 void maybe_end_stop(session_pointer self) {
   auto& st = self->state;
-  if (st.stopping && !st.closing && st.in_flight == 0 && st.failed.empty()
+  if (st.stopping && !st.closing && st.out.empty() && st.failed.empty()
       && st.deps.inbox->empty())
     finish(self, caf::none);
 }
 
+// A batch that failed (or got no answer in time) is offered again after a
+// growing delay (100 ms doubling to 5 s; reset by the next success).
+void retry_later(session_pointer self, uint64_t seq) {
+  auto& st = self->state;
+  if (st.failed.empty()) {
+    st.retry_ms = std::clamp<int64_t>(st.retry_ms * 2, 100, 5000);
+    self->delayed_send(self, milliseconds{st.retry_ms}, resend_atom::value);
+  }
+  st.failed.push_back(seq);
+}
+
+// One timer watches the deadlines of every batch out (a CAF request timeout
+// per batch would cost a clock entry, and a wake-up of the clock thread,
+// per batch).
+void arm_ingest_check(session_pointer self, int64_t due_ms) {
+  auto& st = self->state;
+  if (st.check_at >= 0 && st.check_at <= due_ms)
+    return;
+  st.check_at = due_ms;
+  self->delayed_send(self, milliseconds{std::max<int64_t>(0, due_ms - now_ms(self))},
+                     expire_atom::value);
+}
+
+void check_ingest_deadlines(session_pointer self) {
+  auto& st = self->state;
+  st.check_at = -1;
+  auto now = now_ms(self);
+  int64_t next = INT64_MAX;
+  for (auto it = st.out.begin(); it != st.out.end();) {
+    if (it->second <= now) {
+      retry_later(self, it->first); // no answer in time: offered again
+      it = st.out.erase(it);
+    } else {
+      next = std::min(next, it->second);
+      ++it;
+    }
+  }
+  if (next != INT64_MAX)
+    arm_ingest_check(self, next);
+}
+
 // Hands what waits in the inbox to the orderer: at most ingest_window
-// batches out at once, each with a deadline. The inbox keeps each batch
-// until the acknowledgement; a batch that fails is offered again (at once
-// to a new orderer, after a growing delay otherwise).
+// batches out at once, each with the ingest_timeout deadline. The inbox
+// keeps each batch until the acknowledgement; a batch that fails is offered
+// again (at once to a new orderer, after a growing delay otherwise).
 void drain(session_pointer self) {
   auto& st = self->state;
   if (!st.deps.ingest || st.closing)
     return;
-  auto room = st.cfg.ingest_window > st.in_flight
-                ? st.cfg.ingest_window - st.in_flight
+  auto room = st.cfg.ingest_window > st.out.size()
+                ? st.cfg.ingest_window - st.out.size()
                 : 0;
   if (room == 0)
     return;
   auto inbox = st.deps.inbox;
   auto gen = st.ingest_gen;
+  auto deadline = now_ms(self) + st.cfg.ingest_timeout.count();
   for (auto& batch : inbox->take(room)) {
     auto seq = batch.seq;
     st.events += batch.events.size();
-    ++st.in_flight;
-    self->request(st.deps.ingest, st.cfg.ingest_timeout, ingest_atom::value,
+    st.out[seq] = deadline;
+    arm_ingest_check(self, deadline);
+    // The deadline is the check above, not a request timeout.
+    self->request(st.deps.ingest, caf::infinite, ingest_atom::value,
                   std::move(batch))
       .then(
         [=](uint64_t acked) {
           auto& st = self->state;
           inbox->ack(acked);
-          if (gen != st.ingest_gen)
-            return; // counted out when the orderer was replaced
-          --st.in_flight;
+          if (gen != st.ingest_gen || st.out.erase(seq) == 0)
+            return; // replaced orderer, or offered again after its deadline
           st.retry_ms = 0;
           drain(self);
           maybe_end_stop(self);
         },
         [=](caf::error& err) {
           auto& st = self->state;
-          if (gen != st.ingest_gen)
+          if (gen != st.ingest_gen || st.out.erase(seq) == 0)
             return;
-          --st.in_flight;
-          if (err == caf::sec::request_receiver_down) {
-            // The orderer died; its successor gets this batch when the
-            // supervisor introduces it (retry_all).
-            return;
-          }
-          if (st.failed.empty()) {
-            st.retry_ms = std::clamp<int64_t>(st.retry_ms * 2, 100, 5000);
-            self->delayed_send(self, milliseconds{st.retry_ms},
-                               resend_atom::value);
-          }
-          st.failed.push_back(seq);
+          if (err == caf::sec::request_receiver_down)
+            return; // its successor gets it when introduced (retry_all)
+          retry_later(self, seq);
         });
   }
 }
@@ -646,7 +680,7 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       st.deps.ingest = std::move(next);
       ++st.ingest_gen;
       st.failed.clear();
-      st.in_flight = 0;
+      st.out.clear();
       st.deps.inbox->retry_all();
       drain(self); // (a poke may be pending already: take now)
     },
@@ -674,6 +708,7 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       drain(self); // (a poke may be pending already: take now)
     },
     [=](stop_atom, caf::timespan deadline) { stop(self, deadline); },
+    [=](expire_atom) { check_ingest_deadlines(self); },
     [=](timeout_atom) {
       // The stop's deadline: what is still in the inbox stays there (and is
       // counted by the supervisor).

@@ -121,7 +121,8 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<token_atom, token_actor>,
   caf::reacts_to<adopt_atom, channel_listener>,
   caf::reacts_to<stop_atom, caf::timespan>,
-  caf::reacts_to<timeout_atom>>;
+  caf::reacts_to<timeout_atom>,
+  caf::reacts_to<expire_atom>>;
 
 /// What a session shares with the rest of its tenant and process.
 struct session_deps {
@@ -180,9 +181,10 @@ struct session_state {
   int64_t last_frame_ms = 0; // actor clock
   uint64_t timer_gen = 0;
   int64_t channel_ttl_ms = 0;
-  /// Batches out to the orderer, and those that failed (offered again
-  /// after retry_ms).
-  size_t in_flight = 0;
+  /// Batches out to the orderer (seq -> deadline, actor clock ms), and those
+  /// that failed (offered again after retry_ms).
+  std::map<uint64_t, int64_t> out;
+  int64_t check_at = -1; // when the deadline timer fires (-1: not armed)
   uint64_t ingest_gen = 0; // bumped when the orderer is replaced
   std::vector<uint64_t> failed;
   int64_t retry_ms = 0;

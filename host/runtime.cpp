@@ -38,6 +38,18 @@ void stop_and_wait(caf::actor_system& sys, const caf::actor& a,
   self->receive([](const caf::down_msg&) {}, caf::after(deadline) >> [] {});
 }
 
+// Hands what waits in `from` (a tenant's audit queue whose metrics actor is
+// gone) to `to` (the process's), after the reader stopped.
+void forward_rest(const audit_ref& from, const audit_ref& to) {
+  if (!from || !to)
+    return;
+  for (auto run = from->peek(); !run.events.empty(); run = from->peek()) {
+    for (auto& e : run.events)
+      to->post(e);
+    from->ack(run);
+  }
+}
+
 // Starts the runtime's supervisor; when it dies while the runtime runs, a
 // new one takes over (it keeps nothing a restart needs).
 void spawn_root(caf::actor_system& sys, std::shared_ptr<process_core> pc,
@@ -322,6 +334,7 @@ bool runtime::remove_tenant(const std::string& id, milliseconds deadline) {
     pc_->tenants.erase(id);
   }
   stop_and_wait(sys_, core->handles().metrics);
+  forward_rest(core->audit, pc_->audit);
   return report.not_stopped.empty();
 }
 
@@ -406,8 +419,10 @@ stop_report runtime::shutdown(milliseconds deadline) {
   auto report = stop_tenants(cores, deadline);
   // The metrics actors read the tenants' last audit events and hand them to
   // the audit log, which then writes what waits.
-  for (auto& core : cores)
+  for (auto& core : cores) {
     stop_and_wait(sys_, core->handles().metrics);
+    forward_rest(core->audit, pc_->audit);
+  }
   listener_.stop();
   stopping_->store(true);
   caf::actor root, audit_log;
@@ -422,6 +437,24 @@ stop_report runtime::shutdown(milliseconds deadline) {
   if (auto lim = pc_->limiter->get())
     caf::anon_send_exit(lim, caf::exit_reason::user_shutdown);
   stop_and_wait(sys_, audit_log);
+  // If the audit log had died (its restart pending when the runtime's
+  // supervisor stopped), what waits is written here: no actor writes any
+  // more.
+  if (pc_->audit) {
+    if (auto lost = pc_->audit->take_lost(); lost > 0 && pc_->writer)
+      pc_->writer->write("", "audit_gap",
+                         {{"lost", std::to_string(lost)}, {"queue", "process"}},
+                         wall_ms());
+    for (auto run = pc_->audit->peek(); !run.events.empty(); run = pc_->audit->peek()) {
+      for (auto& e : run.events) {
+        if (pc_->writer)
+          pc_->writer->write(e.tenant, e.event, e.fields, wall_ms());
+        if (pc_->observer)
+          caf::anon_send(pc_->observer, e);
+      }
+      pc_->audit->ack(run);
+    }
+  }
   ws_->stop();
   http_->stop();
   return report;

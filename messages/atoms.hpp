@@ -29,4 +29,7 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 /// A deadline passed.
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 
+/// A timer asking an actor to check the deadlines of what it has out.
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+
 } // namespace gcstream

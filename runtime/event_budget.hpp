@@ -17,9 +17,13 @@
 //   drop_oldest  the inbox drops its oldest waiting events, then the orderer
 //                its oldest queued ones; counted and audited by them.
 //
-// Thread-safe.
+// Thread-safe. The counts are atomics: reporting them and asking whether to
+// pause take no lock while the budget is under its cap (the Asio thread and
+// the actors report on every read and every step); the lock is taken only
+// around a block and its end.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -73,17 +77,18 @@ public:
   uint64_t blocks() const;
 
 private:
-  void changed(std::unique_lock<std::mutex>& g);
+  void changed();
   size_t total() const {
-    return static_cast<size_t>(std::max<int64_t>(0, inbox_)) + orderer_;
+    return static_cast<size_t>(std::max<int64_t>(0, inbox_.load(std::memory_order_relaxed)))
+           + orderer_.load(std::memory_order_relaxed);
   }
 
   mutable std::mutex mtx_;
   size_t cap_;
   overflow_policy policy_;
-  int64_t inbox_ = 0;
-  size_t orderer_ = 0;
-  bool blocked_ = false;
+  std::atomic<int64_t> inbox_{0};
+  std::atomic<size_t> orderer_{0};
+  std::atomic<bool> blocked_{false};
   int64_t blocked_since_ = 0;
   int64_t blocked_total_ = 0;
   uint64_t blocks_ = 0;

@@ -279,6 +279,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::uniform_int_distribution<int> pause_ms{100, 400};
+    std::set<caf::actor_addr> killed;
     auto started = steady_clock::now();
     std::vector<std::string> phases = kinds;
     phases.push_back("all");
@@ -315,7 +316,9 @@ int main(int argc, char** argv) {
           auto actors = rt.actors(t.id);
           if (!actors)
             continue;
-          if (auto h = handle_of(*actors, kind)) {
+          // A handle killed already (its successor not yet started) is not
+          // killed twice.
+          if (auto h = handle_of(*actors, kind); h && killed.insert(h.address()).second) {
             caf::anon_send_exit(h, caf::exit_reason::kill);
             ++table[kind].kills;
             if (phase == "all")

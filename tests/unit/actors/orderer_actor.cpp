@@ -268,6 +268,25 @@ BOOST_AUTO_TEST_CASE(a_sink_has_one_batch_at_a_time) {
   BOOST_CHECK(main_log.ids() == (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_sink_busy_with_a_batch_costs_no_timer) {
+  // Events wait while a batch is out: the next goes on the acknowledgement,
+  // so no timer may spin meanwhile (a 0 ms linger once did, hundreds of
+  // times a second).
+  auto s = settings();
+  s.reorder.allowed_lateness_ms = 0;
+  s.outbox = {2, 1000};
+  main_log.auto_ack = false;
+  start(s);
+  ingest(batch(1, {ev("a", 1), ev("b", 2), ev("c", 3), ev("d", 4), ev("e", 5)}));
+  BOOST_REQUIRE_EQUAL(main_log.batches.size(), 1u);
+  BOOST_CHECK_EQUAL(stats().sinks[0].waiting, 3u);
+  BOOST_CHECK_EQUAL(sched.clock().advance_time(caf::timespan{0}), 0u); // nothing due
+  for (auto& kv : sched.clock().schedule())
+    BOOST_CHECK(kv.first > sched.clock().now()); // only the sink's deadline
+  ack(1);
+  BOOST_CHECK_EQUAL(main_log.batches.size(), 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_batch_is_the_next_one_the_sink_gets) {
   auto s = settings();
   s.reorder.allowed_lateness_ms = 0;
