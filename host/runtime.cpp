@@ -260,6 +260,26 @@ caf::expected<tenant_actors> runtime::actors(const std::string& id) const {
   return out;
 }
 
+caf::actor actor_of(const tenant_actors& a, const std::string& kind) {
+  if (kind == "token")
+    return a.token;
+  if (kind == "supervisor")
+    return a.supervisor;
+  if (kind == "session")
+    return a.session;
+  if (kind == "orderer")
+    return a.orderer;
+  if (kind == "metrics")
+    return a.metrics;
+  if (kind == "limiter")
+    return a.limiter;
+  if (kind == "audit")
+    return a.audit;
+  if (kind == "sink" && !a.sinks.empty())
+    return a.sinks.front();
+  return {};
+}
+
 std::vector<std::string> runtime::tenants() const {
   std::lock_guard<std::mutex> guard{pc_->mtx};
   std::vector<std::string> out;

@@ -117,6 +117,11 @@ struct tenant_actors {
   std::vector<caf::actor> sinks;
 };
 
+/// The actor of `kind` ("token", "supervisor", "session", "orderer",
+/// "metrics", "limiter", "audit", or "sink" for the first sink; the kinds
+/// of the audit log's actor_restarted lines), null when none lives.
+caf::actor actor_of(const tenant_actors& a, const std::string& kind);
+
 /// What a shutdown left behind.
 struct stop_report {
   /// Events that did not reach every sink, over all tenants.

@@ -130,24 +130,6 @@ const std::vector<std::string> kinds = {"token",   "supervisor", "session",
                                         "orderer", "metrics",    "sink",
                                         "limiter", "audit"};
 
-caf::actor handle_of(const tenant_actors& a, const std::string& kind) {
-  if (kind == "token")
-    return a.token;
-  if (kind == "supervisor")
-    return a.supervisor;
-  if (kind == "session")
-    return a.session;
-  if (kind == "orderer")
-    return a.orderer;
-  if (kind == "metrics")
-    return a.metrics;
-  if (kind == "limiter")
-    return a.limiter;
-  if (kind == "audit")
-    return a.audit;
-  return a.sinks.empty() ? caf::actor{} : a.sinks.front();
-}
-
 struct row {
   size_t kills = 0;
   size_t lost = 0;
@@ -318,7 +300,7 @@ int main(int argc, char** argv) {
             continue;
           // A handle killed already (its successor not yet started) is not
           // killed twice.
-          if (auto h = handle_of(*actors, kind); h && killed.insert(h.address()).second) {
+          if (auto h = actor_of(*actors, kind); h && killed.insert(h.address()).second) {
             caf::anon_send_exit(h, caf::exit_reason::kill);
             ++table[kind].kills;
             if (phase == "all")

@@ -247,17 +247,7 @@ BOOST_AUTO_TEST_CASE(the_tenant_s_actors_can_be_had_and_killed_one_by_one) {
                     "limiter", "audit"}) {
     auto a = rt->actors("acme");
     BOOST_REQUIRE(a);
-    auto pick = [&](const tenant_actors& x) -> caf::actor {
-      std::string k = kind;
-      if (k == "token") return x.token;
-      if (k == "supervisor") return x.supervisor;
-      if (k == "session") return x.session;
-      if (k == "orderer") return x.orderer;
-      if (k == "metrics") return x.metrics;
-      if (k == "limiter") return x.limiter;
-      if (k == "audit") return x.audit;
-      return x.sinks.empty() ? caf::actor{} : x.sinks.front();
-    };
+    auto pick = [&](const tenant_actors& x) { return actor_of(x, kind); };
     auto victim = pick(*a);
     BOOST_REQUIRE_MESSAGE(victim, kind);
     caf::anon_send_exit(victim, caf::exit_reason::kill);
