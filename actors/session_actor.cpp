@@ -9,6 +9,7 @@
 #include "messages/errors.hpp"
 #include "runtime/frame_reader.hpp"
 #include "runtime/iso8601.hpp"
+#include "runtime/redact.hpp"
 
 namespace gcstream {
 
@@ -184,7 +185,7 @@ void subscribe(session_pointer self, channel_info ch,
          for (auto& r : rejected)
            list += (list.empty() ? "" : ", ") + r;
          report(self, "subscribed",
-                {{"channel", ch.id},
+                {{"channel", channel_tag(ch.id)},
                  {"permitted", std::to_string(permitted)},
                  {"rejected", std::to_string(rejected.size())},
                  {"rejected_topics", list}});
@@ -259,6 +260,7 @@ void connect(session_pointer self, const channel_info& ch) {
   rs.id_body_key = st.cfg.id_body_key;
   rs.liveness_ms =
     std::clamp<int64_t>(st.cfg.heartbeat_timeout.count() / 20, 1, 50);
+  rs.excerpts = st.cfg.frame_excerpts;
   ws_handlers h;
   h.on_open = [=] { send_to(ws_open_atom::value, link_id); };
   h.on_frames = frame_reader(
@@ -272,7 +274,7 @@ void connect(session_pointer self, const channel_info& ch) {
                             i.remote_reason, i.local_code, i.error,
                             i.http_status});
   };
-  report(self, "connecting", {{"channel", ch.id}});
+  report(self, "connecting", {{"channel", channel_tag(ch.id)}});
   auto conn = st.deps.ws->connect(ch.connect_uri, std::move(h));
   if (!conn) {
     finish(self, make_error(code_of(conn.error()),
@@ -335,13 +337,13 @@ void on_open(session_pointer self, uint64_t link_id) {
   it->second.open = true;
   st.book->by_link[link_id].open = true;
   st.last_frame_ms = now_ms(self);
-  report(self, "connected", {{"channel", it->second.channel.id}});
+  report(self, "connected", {{"channel", channel_tag(it->second.channel.id)}});
   if (st.resuming) {
     st.resuming = false;
     // The lifetime came with the channel: the background subscription
     // below extends it by that much, and the timer keeps it extended.
     st.channel_ttl_ms = it->second.channel.ttl_ms;
-    report(self, "channel_reused", {{"channel", it->second.channel.id}});
+    report(self, "channel_reused", {{"channel", channel_tag(it->second.channel.id)}});
     subscribe(self, it->second.channel, [](channel_info) {});
   }
   if (st.deps.listener)
@@ -360,7 +362,8 @@ void on_open(session_pointer self, uint64_t link_id) {
     st.current = link_id;
     st.rolling_to = 0;
     close_later(self, old);
-    report(self, "rollover_finished", {{"channel", it->second.channel.id}});
+    report(self, "rollover_finished",
+           {{"channel", channel_tag(it->second.channel.id)}});
   }
   start_timers(self);
 }
@@ -374,10 +377,16 @@ void on_notices(session_pointer self, uint64_t link_id,
     st.last_frame_ms = now_ms(self);
   for (auto& n : notices) {
     switch (static_cast<frame_kind>(n.kind)) {
-      case frame_kind::malformed:
+      case frame_kind::malformed: {
         ++st.malformed;
-        report(self, "malformed_frame", {{"detail", n.detail}});
+        audit_fields f{{"error", n.detail},
+                       {"size", std::to_string(n.size)},
+                       {"topic", n.topic}};
+        if (!n.excerpt.empty())
+          f.emplace_back("excerpt", n.excerpt);
+        report(self, "malformed_frame", std::move(f));
         break;
+      }
       case frame_kind::socket_closing:
         if (link_id == st.current)
           rollover(self, "socket_closing");
@@ -411,7 +420,7 @@ void on_closed(session_pointer self, uint64_t link_id, const ws_close_report& r)
                     + (r.local_code ? ", local " + std::to_string(r.local_code) : "")
                     + (r.error.empty() ? "" : ", " + r.error);
   report(self, "disconnected",
-         {{"channel", ch.id},
+         {{"channel", channel_tag(ch.id)},
           {"code", std::to_string(r.remote_code)},
           {"local_code", std::to_string(r.local_code)},
           {"reason", how},
@@ -436,24 +445,25 @@ void on_closed(session_pointer self, uint64_t link_id, const ws_close_report& r)
     // The earlier channel is gone (expired, evicted): a new one.
     st.resuming = false;
     st.current = 0;
-    report(self, "channel_gone", {{"channel", ch.id}});
+    report(self, "channel_gone", {{"channel", channel_tag(ch.id)}});
     create_channel(self, [=](channel_info fresh) { connect(self, fresh); });
     return;
   }
   if (!r.was_open) {
     fail(self, errc::connect_failed,
-         "cannot open the socket of channel " + ch.id + ": "
+         "cannot open the socket of channel " + channel_tag(ch.id) + ": "
            + (r.http_status ? "HTTP " + std::to_string(r.http_status) + ", " : "")
            + r.error);
     return;
   }
   if (r.local_code == 1009) {
     fail(self, errc::socket_closed,
-         "a frame exceeded the maximum message size; channel " + ch.id);
+         "a frame exceeded the maximum message size; channel "
+           + channel_tag(ch.id));
     return;
   }
   fail(self, errc::socket_closed,
-       "the socket of channel " + ch.id + " closed (" + how + ")");
+       "the socket of channel " + channel_tag(ch.id) + " closed (" + how + ")");
 }
 
 void on_watchdog(session_pointer self, uint64_t gen) {

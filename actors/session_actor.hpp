@@ -89,6 +89,8 @@ struct session_settings {
   std::vector<timestamp_rule> timestamp_rules = default_timestamp_rules();
   /// eventBody field used as the event id when CorrelationId is absent.
   std::string id_body_key;
+  /// Whether malformed_frame audit lines carry an excerpt of the frame.
+  bool frame_excerpts = false;
   /// A socket the session closes itself is read this long first (after the
   /// socket that replaces it opened), so that what the service wrote to it
   /// arrives.

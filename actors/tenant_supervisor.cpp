@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "messages/errors.hpp"
+#include "runtime/redact.hpp"
 
 namespace gcstream {
 
@@ -124,7 +125,7 @@ void spawn_session(supervisor_pointer self, bool drain_only) {
     ++k.status.sessions;
     report(self, "session_started",
            {{"attempt", std::to_string(k.status.attempt)},
-            {"resume", k.last_channel.id}});
+            {"resume", channel_tag(k.last_channel.id)}});
   }
   publish(self);
 }
@@ -500,7 +501,7 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
       k.last_channel = ch;
       if (k.status.state != "connected" && !k.stopping) {
         set_state(self, "connected", "");
-        report(self, "tenant_connected", {{"channel", ch.id}});
+        report(self, "tenant_connected", {{"channel", channel_tag(ch.id)}});
       }
     },
     [=](restart_atom, uint64_t gen) {

@@ -1,5 +1,7 @@
 #include "emulator/model.hpp"
 
+#include "emulator/fields.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -666,49 +668,45 @@ std::string model::reconfigure(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return "the body must be a JSON object";
+  fields in{j,
+            {"event_rate", "heartbeat_interval_ms", "token_ttl_s", "channel_ttl_s",
+             "max_channels_per_client", "max_topics_per_channel",
+             "rate_limit_per_minute", "rate_limit_retry_after_s",
+             "socket_closing_delay_ms", "forbidden_topics"}};
   config next = cfg_;
-  for (auto& [key, v] : j.items()) {
-    auto need_number = [&]() -> std::string {
-      return v.is_number() && v.get<double>() >= 0
-               ? ""
-               : key + ": expected a non-negative number";
-    };
-    std::string err;
-    if (key == "forbidden_topics") {
-      if (!v.is_array())
-        return key + ": expected an array of patterns";
-      next.forbidden_topics.clear();
-      for (auto& p : v) {
-        if (!p.is_string())
-          return key + ": expected an array of patterns";
-        next.forbidden_topics.push_back(p.get<std::string>());
-      }
-      continue;
+  next.event_rate = in.number("event_rate", 0, 1000000, cfg_.event_rate);
+  auto u32 = [&](const char* key, uint64_t lo, uint64_t hi, uint32_t dflt) {
+    return static_cast<uint32_t>(in.integer(key, lo, hi, dflt));
+  };
+  next.heartbeat_interval_ms =
+    u32("heartbeat_interval_ms", 1, 86400000, cfg_.heartbeat_interval_ms);
+  next.token_ttl_s = u32("token_ttl_s", 1, 172800, cfg_.token_ttl_s);
+  next.channel_ttl_s = u32("channel_ttl_s", 1, 7 * 86400, cfg_.channel_ttl_s);
+  next.max_channels_per_client =
+    u32("max_channels_per_client", 1, 1000, cfg_.max_channels_per_client);
+  next.max_topics_per_channel =
+    u32("max_topics_per_channel", 1, 100000, cfg_.max_topics_per_channel);
+  next.rate_limit_per_minute =
+    u32("rate_limit_per_minute", 1, 100000000, cfg_.rate_limit_per_minute);
+  next.rate_limit_retry_after_s =
+    u32("rate_limit_retry_after_s", 0, 86400, cfg_.rate_limit_retry_after_s);
+  next.socket_closing_delay_ms =
+    u32("socket_closing_delay_ms", 0, 600000, cfg_.socket_closing_delay_ms);
+  if (in.has("forbidden_topics")) {
+    auto& v = j["forbidden_topics"];
+    if (!v.is_array() || v.size() > 10000)
+      return "forbidden_topics: expected an array of at most 10000 patterns";
+    next.forbidden_topics.clear();
+    for (auto& p : v) {
+      if (!p.is_string() || p.get_ref<const std::string&>().size() > 1024)
+        return "forbidden_topics: expected an array of patterns (strings of at "
+               "most 1024 bytes)";
+      next.forbidden_topics.push_back(p.get<std::string>());
     }
-    if (!(err = need_number()).empty())
-      return err;
-    if (key == "event_rate")
-      next.event_rate = v.get<double>();
-    else if (key == "heartbeat_interval_ms")
-      next.heartbeat_interval_ms = v.get<uint32_t>();
-    else if (key == "token_ttl_s")
-      next.token_ttl_s = v.get<uint32_t>();
-    else if (key == "channel_ttl_s")
-      next.channel_ttl_s = v.get<uint32_t>();
-    else if (key == "max_channels_per_client")
-      next.max_channels_per_client = std::max(1u, v.get<uint32_t>());
-    else if (key == "max_topics_per_channel")
-      next.max_topics_per_channel = v.get<uint32_t>();
-    else if (key == "rate_limit_per_minute")
-      next.rate_limit_per_minute = v.get<uint32_t>();
-    else if (key == "rate_limit_retry_after_s")
-      next.rate_limit_retry_after_s = v.get<uint32_t>();
-    else if (key == "socket_closing_delay_ms")
-      next.socket_closing_delay_ms = v.get<uint32_t>();
-    else
-      return key + ": unknown setting";
   }
-  cfg_ = std::move(next);
+  if (!in.error().empty())
+    return in.error();
+  cfg_ = next;
   return {};
 }
 
@@ -717,15 +715,49 @@ std::string model::inject(const std::string& text, const instant& now) {
   if (f.is_discarded() || !f.is_object() || !f.contains("kind")
       || !f["kind"].is_string())
     return "a fault is a JSON object with a string \"kind\"";
-  const std::string kind = f["kind"];
-  auto num = [&](const char* key, uint64_t dflt) -> uint64_t {
-    if (!f.contains(key))
-      return dflt;
-    auto& v = f[key];
-    return v.is_number_unsigned() ? v.get<uint64_t>() : dflt;
-  };
-  const std::string client = f.value("client", "");
-  const std::string only_channel = f.value("channel", "");
+  const std::string kind = f["kind"].get<std::string>();
+  // Every field is checked (type, range) and every unknown one refused, so
+  // that a wrong request is a 400 naming the field, never a crash, and no
+  // request makes the emulator allocate or loop without bound.
+  static const std::map<std::string, std::vector<std::string>> extra = {
+    {"drop", {}}, {"reset", {}}, {"stall", {}}, {"close", {"code", "reason"}},
+    {"socket_closing", {"close_after_ms"}}, {"no_longer_subscribed", {}},
+    {"revoke_token", {}}, {"expire_channel", {}},
+    {"http_error", {"path_prefix", "status", "count", "retry_after_s"}},
+    {"slow", {"path_prefix", "delay_ms", "count"}}, {"duplicate", {"count"}},
+    {"out_of_order", {"count", "window"}},
+    {"malformed", {"variant", "size", "count", "topic"}}, {"clear", {}}};
+  auto known = extra.find(kind);
+  if (known == extra.end())
+    return "kind: unknown fault " + kind.substr(0, 64);
+  std::vector<std::string> allowed{"kind", "client", "channel"};
+  allowed.insert(allowed.end(), known->second.begin(), known->second.end());
+  fields in{f, allowed};
+  const std::string client = in.text("client", 256, "");
+  const std::string only_channel = in.text("channel", 256, "");
+  bool many = kind == "duplicate" || kind == "out_of_order";
+  const uint64_t count = in.integer("count", 1, 100000, many ? 10 : 1);
+  const uint64_t window = in.integer("window", 2, 1000, 5);
+  const uint64_t code = in.integer("code", 1000, 4999, 1011);
+  const std::string reason = in.text("reason", 123, "closed by fault injection");
+  const uint64_t close_after =
+    in.integer("close_after_ms", 0, 600000, cfg_.socket_closing_delay_ms);
+  const uint64_t status = in.integer("status", 400, 599, 503);
+  const uint64_t retry_after = in.integer("retry_after_s", 0, 86400, 0);
+  const uint64_t delay = in.integer("delay_ms", 0, 600000, 1000);
+  const std::string path_prefix = in.text("path_prefix", 256, "/");
+  const std::string variant =
+    in.choice("variant", {"invalid_json", "truncated", "wrong_types", "invalid_utf8",
+                          "oversized"},
+              "invalid_json");
+  const uint64_t size = in.integer("size", 1, 16u << 20, 2u << 20);
+  const std::string malformed_topic = in.text("topic", 256, "v2.users.malformed.presence");
+  if (!in.error().empty())
+    return in.error();
+  if (path_prefix.empty() || path_prefix[0] != '/')
+    return "path_prefix: expected a path starting with '/'";
+  if (kind == "malformed" && variant == "oversized" && size * count > (64u << 20))
+    return "size: size times count must stay within 64 MiB";
   // The channels a socket fault applies to: one, a client's, or all with an
   // open socket.
   std::vector<channel*> targets;
@@ -765,18 +797,16 @@ std::string model::inject(const std::string& text, const instant& now) {
   } else if (kind == "close") {
     auto open = open_targets();
     for (auto* ch : open) {
-      close_socket(*ch, static_cast<uint16_t>(num("code", 1011)),
-                   f.value("reason", "closed by fault injection"));
+      close_socket(*ch, static_cast<uint16_t>(code), reason);
     }
     if (open.empty())
       err = "no open socket matches";
   } else if (kind == "socket_closing") {
-    auto delay = num("close_after_ms", cfg_.socket_closing_delay_ms);
     auto open = open_targets();
     for (auto* ch : open) {
       send_system(*ch, "v2.system.socket_closing",
                   R"({"message":"The socket will close for maintenance"})");
-      ch->close_at_ms = now.steady_ms + int64_t(delay);
+      ch->close_at_ms = now.steady_ms + int64_t(close_after);
     }
     if (open.empty())
       err = "no open socket matches";
@@ -812,37 +842,33 @@ std::string model::inject(const std::string& text, const instant& now) {
       tick(now);
   } else if (kind == "http_error" || kind == "slow") {
     http_fault hf;
-    hf.path_prefix = f.value("path_prefix", "/");
-    hf.remaining = num("count", 1);
+    hf.path_prefix = path_prefix;
+    hf.remaining = count;
     if (kind == "http_error") {
-      hf.status = static_cast<int>(num("status", 503));
-      if (hf.status < 400 || hf.status > 599)
-        return "status: expected 400-599";
-      hf.retry_after_s = static_cast<uint32_t>(num("retry_after_s", 0));
+      hf.status = static_cast<int>(status);
+      hf.retry_after_s = static_cast<uint32_t>(retry_after);
     } else {
-      hf.delay_ms = static_cast<uint32_t>(num("delay_ms", 1000));
+      hf.delay_ms = static_cast<uint32_t>(delay);
     }
-    if (hf.remaining == 0)
-      return "count: expected at least 1";
+    if (http_faults_.size() >= 1000)
+      return "too many pending HTTP faults (1000); clear them first";
     http_faults_.push_back(hf);
   } else if (kind == "duplicate" || kind == "out_of_order") {
-    auto count = num("count", 10);
     auto open = open_targets();
     for (auto* ch : open) {
       if (kind == "duplicate") {
-        ch->duplicate_remaining += count;
+        ch->duplicate_remaining = std::min<uint64_t>(ch->duplicate_remaining + count,
+                                                     1000000);
       } else {
-        ch->reorder_remaining += count;
-        ch->reorder_window = static_cast<uint32_t>(std::max<uint64_t>(
-          2, num("window", 5)));
+        ch->reorder_remaining = std::min<uint64_t>(ch->reorder_remaining + count,
+                                                   1000000);
+        ch->reorder_window = static_cast<uint32_t>(window);
       }
     }
     if (open.empty())
       err = "no open socket matches";
   } else if (kind == "malformed") {
-    const std::string variant = f.value("variant", "invalid_json");
-    auto count = num("count", 1);
-    const std::string topic = f.value("topic", "v2.users.malformed.presence");
+    const std::string& topic = malformed_topic;
     std::string frame;
     if (variant == "invalid_json") {
       frame = R"({"topicName":")" + topic
@@ -860,14 +886,10 @@ std::string model::inject(const std::string& text, const instant& now) {
       frame = R"({"topicName":42,"version":2,"eventBody":"not an object",)"
               R"("metadata":{"CorrelationId":17}})";
     } else if (variant == "oversized") {
-      auto size = num("size", 2u << 20);
       frame = R"({"topicName":")" + topic + R"(","version":"2","eventBody":{"pad":")"
               + std::string(size, 'x')
               + R"("},"metadata":{"CorrelationId":")" + correlation_id()
               + "\"}}";
-    } else {
-      return "variant: expected invalid_json, truncated, wrong_types, "
-             "invalid_utf8 or oversized";
     }
     auto open = open_targets();
     for (auto* ch : open)
@@ -884,8 +906,6 @@ std::string model::inject(const std::string& text, const instant& now) {
       ch->reorder_remaining = 0;
       flush_reorder(*ch);
     }
-  } else {
-    return "kind: unknown fault " + kind;
   }
   if (err.empty())
     ++faults_applied_;

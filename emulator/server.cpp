@@ -159,6 +159,7 @@ public:
   }
 
   std::string inject(const std::string& j) override {
+    // (model_.inject checks every field; it does not throw.)
     std::string err;
     {
       std::lock_guard<std::mutex> guard{mtx_};
@@ -186,9 +187,14 @@ private:
     req.content_type = rq.get_header("Content-Type");
     req.body = rq.get_body();
     http_response resp;
-    {
+    try {
       std::lock_guard<std::mutex> guard{mtx_};
       resp = model_.handle_http(req, now_instant());
+    } catch (const std::exception& e) {
+      // Never into websocketpp (it would call std::terminate): a 500.
+      resp = http_response{};
+      resp.status = 500;
+      resp.body = std::string{"{\"error\":\"internal error\"}"};
     }
     run_actions();
     if (resp.delay_ms == 0) {

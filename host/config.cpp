@@ -13,6 +13,7 @@
 #include "actors/sinks/webhook_sink.hpp"
 #include "messages/errors.hpp"
 #include "runtime/endpoints.hpp"
+#include "runtime/http_listener.hpp"
 
 namespace gcstream {
 
@@ -527,16 +528,23 @@ void read_runtime(checker& c, const json& j, program_config& out) {
 }
 
 void read_metrics(checker& c, const json& j, program_config& out) {
-  if (!c.object(j, "metrics", {"listen", "webhook_url", "webhook_interval_ms",
-                               "signing_key_env", "signing_key_file",
-                               "health_budget_ms"}))
+  if (!c.object(j, "metrics", {"listen", "allow_remote", "webhook_url",
+                               "webhook_interval_ms", "signing_key_env",
+                               "signing_key_file", "health_budget_ms"}))
     return;
+  bool allow_remote = false;
+  c.boolean(j, "metrics", "allow_remote", allow_remote);
   auto& m = out.metrics;
   if (c.string(j, "metrics", "listen", m.listen) && m.listen != "off") {
     auto colon = m.listen.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == m.listen.size()
         || m.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos)
       c.fail("metrics.listen", "expected address:port, such as 127.0.0.1:9464");
+    else if (!allow_remote && !is_loopback_listen(m.listen))
+      c.fail("metrics.listen",
+             m.listen + " is not a loopback address: /metrics and /healthz have "
+                        "no TLS and no authentication; set metrics.allow_remote "
+                        "to true to serve them beyond this host");
   }
   if (c.string(j, "metrics", "webhook_url", m.webhook_url))
     if (auto err = check_url(m.webhook_url, out.runtime.http.allow_insecure))
@@ -568,7 +576,7 @@ caf::expected<program_config> parse_config(const std::string& text,
   checker c{env, base_dir};
   program_config out;
   if (c.object(j, "", {"tenants", "runtime", "metrics", "audit_log",
-                       "audit_rotate_bytes"})) {
+                       "audit_rotate_bytes", "audit"})) {
     // The runtime first: allow_insecure changes which URLs are accepted.
     if (j.contains("runtime"))
       read_runtime(c, j["runtime"], out);
@@ -585,6 +593,12 @@ caf::expected<program_config> parse_config(const std::string& text,
       out.audit_log = c.path_of(out.audit_log);
     c.number(j, "", "audit_rotate_bytes", 0, int64_t{1} << 50,
              out.audit_rotate_bytes);
+    if (j.contains("audit") && c.object(j["audit"], "audit", {"frame_excerpts"})) {
+      bool excerpts = false;
+      c.boolean(j["audit"], "audit", "frame_excerpts", excerpts);
+      for (auto& t : out.tenants)
+        t.session.frame_excerpts = excerpts;
+    }
   }
   if (!c.problems.empty()) {
     std::string msg = "invalid configuration:";

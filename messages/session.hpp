@@ -41,18 +41,21 @@ using resend_atom = caf::atom_constant<caf::atom("resend")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// A frame that is not an event: heartbeats, pongs, system topics, and
-/// malformed frames (with the parser's reason and a short excerpt).
+/// malformed frames (with the parser's reason, the size, and an excerpt only
+/// when asked for: frames may hold personal data).
 struct frame_notice {
   /// A gcstream::frame_kind value.
   uint8_t kind = 0;
   std::string topic;
   std::string detail;
+  uint64_t size = 0;
+  std::string excerpt;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frame_notice& x) {
   return f(caf::meta::type_name("gcstream::frame_notice"), x.kind, x.topic,
-           x.detail);
+           x.detail, x.size, x.excerpt);
 }
 
 /// How a WebSocket ended (see ws_close_info).

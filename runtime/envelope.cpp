@@ -1,5 +1,7 @@
 #include "runtime/envelope.hpp"
 
+#include "runtime/json_check.hpp"
+
 #include <cstring>
 #include <deque>
 #include <string_view>
@@ -243,6 +245,12 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
         out.id = token_of(v);
     }
   }
+  // On-Demand checked what it read; an event goes to sinks whole, so the
+  // rest must be valid JSON too (a missing final brace, `tru` in a field
+  // nobody reads, garbage after the document).
+  if (auto f = check_json(data, size); f != json_fault::ok)
+    return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")",
+                     sj::SUCCESS);
   return out.kind = frame_kind::event;
 }
 

@@ -52,8 +52,12 @@ frame_reader(frame_reader_settings cfg, std::shared_ptr<event_inbox> inbox,
       frame_notice n;
       n.kind = static_cast<uint8_t>(kind);
       n.topic = env.topic;
-      if (kind == frame_kind::malformed)
-        n.detail = env.error + "; frame: " + frame_excerpt(bytes);
+      if (kind == frame_kind::malformed) {
+        n.detail = env.error;
+        n.size = bytes.size();
+        if (cfg.excerpts)
+          n.excerpt = frame_excerpt(bytes);
+      }
       notices.push_back(std::move(n));
     }
     uint64_t count = frames.size();

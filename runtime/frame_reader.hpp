@@ -35,6 +35,9 @@ struct frame_reader_settings {
   std::string id_body_key;
   /// Liveness reports are spared for this long after one (0: every read).
   int64_t liveness_ms = 50;
+  /// Whether a malformed frame's notice carries an excerpt of it (frames
+  /// may hold personal data: off unless asked for).
+  bool excerpts = false;
 };
 
 /// Called when frames came: how many, and the notices among them.

@@ -1,5 +1,7 @@
 #include "runtime/http_client.hpp"
 
+#include "runtime/redact.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <csignal>
@@ -87,7 +89,7 @@ int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 // "GET https://host/path" without the query: what an error may say.
 std::string describe(const http_request& req) {
-  return req.method + " " + req.url.substr(0, req.url.find('?'));
+  return req.method + " " + redact_url(req.url); // never a channel id
 }
 
 errc classify(CURLcode rc, bool too_large) {

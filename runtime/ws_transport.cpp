@@ -1,5 +1,7 @@
 #include "runtime/ws_transport.hpp"
 
+#include "runtime/redact.hpp"
+
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -171,7 +173,7 @@ public:
     bool plain = uri.rfind("ws://", 0) == 0;
     if (!tls && !plain)
       return make_error(errc::bad_url, "not a ws:// or wss:// URI: '"
-                                         + uri.substr(0, 80) + "'");
+                                         + redact_url(uri).substr(0, 80) + "'");
     if (plain && !s_.allow_insecure
         && !is_loopback_url("http://" + uri.substr(5)))
       return make_error(errc::insecure_url,
@@ -363,8 +365,7 @@ private:
     websocketpp::lib::error_code ec;
     auto con = c.get_connection(uri, ec);
     if (ec)
-      return make_error(errc::bad_url, "cannot connect to '"
-                                         + uri.substr(0, uri.find('?'))
+      return make_error(errc::bad_url, "cannot connect to '" + redact_url(uri)
                                          + "': " + ec.message());
     if constexpr (is_tls) {
       // The URI is known only now (tls_init ran inside get_connection):

@@ -211,3 +211,66 @@ BOOST_AUTO_TEST_CASE(refused_faults_say_why) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(emulator_control_validation)
+
+// Bad control bodies: a 400 naming the field, never a crash, never an
+// unbounded allocation; the emulator serves on.
+BOOST_AUTO_TEST_CASE(every_field_is_checked_and_named) {
+  test::emulator_fixture emu;
+  auto post = [&](const std::string& path, const std::string& body) {
+    probe::http_options o;
+    o.headers = {"Content-Type: application/json"};
+    return probe::http("POST", emu.base + path, body, o);
+  };
+  const std::vector<std::pair<std::string, std::string>> faults = {
+    {R"({"kind":"drop","client":1})", "client: expected a string"},
+    {R"({"kind":"drop","channel":[1]})", "channel: expected a string"},
+    {R"({"kind":"drop","bogus":true})", "bogus: unknown field"},
+    {R"({"kind":"malformed","size":99999999999})", "size: expected an integer from 1 to"},
+    {R"({"kind":"malformed","variant":"oversized","size":16000000,"count":100})",
+     "size: size times count must stay within 64 MiB"},
+    {R"({"kind":"malformed","variant":7})", "variant: expected one of"},
+    {R"({"kind":"duplicate","count":-5})", "count: expected an integer from 1 to 100000"},
+    {R"({"kind":"duplicate","count":1.5})", "count: expected an integer"},
+    {R"({"kind":"out_of_order","window":1})", "window: expected an integer from 2"},
+    {R"({"kind":"close","code":70000})", "code: expected an integer from 1000 to 4999"},
+    {R"({"kind":"close","reason":")" + std::string(200, 'r') + "\"}",
+     "reason: expected a string of at most 123 bytes"},
+    {R"({"kind":"http_error","status":200})", "status: expected an integer from 400"},
+    {R"({"kind":"http_error","path_prefix":"api"})", "path_prefix: expected a path"},
+    {R"({"kind":"slow","delay_ms":"soon"})", "delay_ms: expected an integer"},
+    {R"({"kind":"socket_closing","close_after_ms":-1})", "close_after_ms: expected"},
+    {R"({"kind":"nope"})", "kind: unknown fault nope"},
+    {R"({"kind":5})", "a fault is a JSON object with a string"},
+    {R"([1,2])", "a fault is a JSON object"},
+    {"not json at all", "a fault is a JSON object"}};
+  for (auto& [body, expected] : faults) {
+    auto r = post("/emulator/faults", body);
+    BOOST_CHECK_MESSAGE(r.status == 400, body << " -> " << r.status);
+    BOOST_CHECK_MESSAGE(r.body.find(expected) != std::string::npos,
+                        body << " -> " << r.body);
+  }
+  const std::vector<std::pair<std::string, std::string>> settings = {
+    {R"({"event_rate":-1})", "event_rate: expected a number from 0"},
+    {R"({"event_rate":"fast"})", "event_rate: expected a number"},
+    {R"({"heartbeat_interval_ms":1e20})", "heartbeat_interval_ms: expected an integer"},
+    {R"({"max_channels_per_client":0})", "max_channels_per_client: expected an integer from 1"},
+    {R"({"forbidden_topics":"x"})", "forbidden_topics: expected an array"},
+    {R"({"forbidden_topics":[1]})", "forbidden_topics: expected an array of patterns"},
+    {R"({"what":1})", "what: unknown field"},
+    {R"(7)", "the body must be a JSON object"}};
+  for (auto& [body, expected] : settings) {
+    auto r = post("/emulator/config", body);
+    BOOST_CHECK_MESSAGE(r.status == 400, body << " -> " << r.status);
+    BOOST_CHECK_MESSAGE(r.body.find(expected) != std::string::npos,
+                        body << " -> " << r.body);
+  }
+  // Still alive, and nothing of the bad requests was applied.
+  auto st = probe::http("GET", emu.base + "/emulator/stats");
+  BOOST_CHECK_EQUAL(st.status, 200);
+  BOOST_CHECK_EQUAL(json::parse(st.body)["totals"]["faults_applied"], 0);
+  BOOST_CHECK_EQUAL(post("/emulator/config", R"({"event_rate":5})").status, 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

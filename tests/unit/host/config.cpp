@@ -215,4 +215,15 @@ BOOST_AUTO_TEST_CASE(removed_and_renamed_keys_say_what_to_use) {
                  std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(metrics_listen_beyond_loopback_must_be_asked_for) {
+  auto remote = problems_of([](json& j) { j["metrics"]["listen"] = "0.0.0.0:9464"; });
+  BOOST_CHECK_NE(remote.find("metrics.listen: 0.0.0.0:9464 is not a loopback address"),
+                 std::string::npos);
+  BOOST_CHECK(problems_of([](json& j) {
+                j["metrics"]["listen"] = "0.0.0.0:9464";
+                j["metrics"]["allow_remote"] = true;
+              }).empty());
+  BOOST_CHECK(problems_of([](json& j) { j["metrics"]["listen"] = "[::1]:9464"; }).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
