@@ -77,9 +77,12 @@ void set_state(metrics_pointer self, std::string state, std::string reason) {
   auto& m = self->state.keep->m;
   if (m.state == state && m.reason == reason)
     return;
+  // A new reason in the same state keeps the time it began (the health
+  // budget counts from there).
+  if (m.state != state)
+    m.state_since_ms = wall_ms();
   m.state = std::move(state);
   m.reason = std::move(reason);
-  m.state_since_ms = wall_ms();
   snapshot(self);
 }
 

@@ -1,11 +1,41 @@
 #include "actors/tenant_core.hpp"
 
+#include <chrono>
+
 namespace gcstream {
 
+namespace {
+
+int64_t wall_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+tenant_core::tenant_core(std::string tenant_id) : id(std::move(tenant_id)) {
+  status_.tenant = id;
+  status_.state = "starting";
+  status_.since_ms = wall_now_ms();
+}
+
 void tenant_core::publish(const tenant_status& st, const tenant_handles& h) {
-  std::lock_guard<std::mutex> g{mtx_};
-  status_ = st;
-  handles_ = h;
+  bool failed_now = false;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto since = status_.since_ms;
+    if (st.state != status_.state && !st.state.empty()) {
+      since = wall_now_ms();
+      failed_now = st.state == "failed";
+    }
+    status_ = st;
+    if (status_.state.empty())
+      status_.state = "starting";
+    status_.since_ms = since;
+    handles_ = h;
+  }
+  if (failed_now && on_failed)
+    on_failed(id, st.reason);
 }
 
 void tenant_core::set_supervisor(caf::actor h) {

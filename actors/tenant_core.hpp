@@ -139,7 +139,7 @@ using metrics_factory = std::function<caf::actor(caf::actor_system&)>;
 
 class tenant_core {
 public:
-  explicit tenant_core(std::string id) : id(std::move(id)) {}
+  explicit tenant_core(std::string id);
 
   tenant_core(const tenant_core&) = delete;
   tenant_core& operator=(const tenant_core&) = delete;
@@ -162,11 +162,19 @@ public:
   token_factory make_token;
   session_factory make_session;
   metrics_factory make_metrics;             // may be empty
+  /// The session's heartbeat timeout: a connected tenant with no frame for
+  /// longer is unhealthy (0: not judged).
+  int64_t heartbeat_timeout_ms = 0;
+  /// Called once, on the publishing actor's thread, when the tenant's state
+  /// becomes "failed" (may be empty).
+  std::function<void(const std::string& id, const std::string& reason)> on_failed;
 
   // -- the supervisor's ------------------------------------------------------
   supervisor_keep sup;
 
   // -- published (any thread) ------------------------------------------------
+  /// Publishes the status and handles. The status's since_ms is the core's:
+  /// it moves only when the state does (not when the reason changes).
   void publish(const tenant_status& st, const tenant_handles& h);
   /// Sets the supervisor's handle alone (its spawner, before it runs).
   void set_supervisor(caf::actor h);

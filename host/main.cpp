@@ -5,7 +5,9 @@
 // invalid configuration, 4 every tenant failed with a fatal error, 5 stopped
 // with events that did not reach every sink (counted and audited), 6 a
 // shared actor (connection limiter, audit log) died past its restart limit,
-// 130 a second signal cut the shutdown short.
+// 7 stopped by a signal while one or more tenants (not all) had failed,
+// 130 a second signal cut the shutdown short. Where several apply: 6, then
+// 4, then 5, then 7.
 
 #include <csignal>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <iostream>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -38,6 +41,7 @@ constexpr int exit_config = 3;
 constexpr int exit_all_failed = 4;
 constexpr int exit_undelivered = 5;
 constexpr int exit_process_failed = 6;
+constexpr int exit_some_failed = 7;
 constexpr int exit_second_signal = 130;
 
 const char* usage =
@@ -55,7 +59,7 @@ const char* usage =
   "exit codes: 0 ok, 1 demo lost or duplicated events, 2 usage,\n"
   "  3 invalid configuration, 4 every tenant failed, 5 stopped with events\n"
   "  not delivered, 6 a shared actor failed past its restart limit,\n"
-  "  130 second signal\n";
+  "  7 stopped while some tenants had failed, 130 second signal\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   std::cerr << "gcstream: " << what << "\n" << usage;
@@ -122,6 +126,20 @@ int cmd_run(program_config cfg) {
     std::cerr << "gcstream: fatal: " << why << "\n";
     fatal = true;
   };
+  // A tenant that fails says so at once; it stays visible (status, /healthz,
+  // /metrics) and the others go on.
+  std::mutex failed_mtx;
+  std::vector<std::pair<std::string, std::string>> failed;
+  cfg.runtime.on_tenant_failed = [&](const std::string& id, const std::string& why) {
+    std::string line = "gcstream: tenant " + id + " failed: " + why + "\n";
+    std::fputs(line.c_str(), stderr);
+    std::lock_guard<std::mutex> g{failed_mtx};
+    failed.emplace_back(id, why);
+  };
+  auto failed_now = [&] {
+    std::lock_guard<std::mutex> g{failed_mtx};
+    return failed;
+  };
   int code = 0;
   std::unique_ptr<runtime> rtp;
   try {
@@ -147,7 +165,6 @@ int cmd_run(program_config cfg) {
     std::cerr << "gcstream: running " << ids.size() << " tenant"
               << (ids.size() == 1 ? "" : "s") << "; SIGINT or SIGTERM stops\n";
     timespec tick{1, 0};
-    std::set<std::string> told;
     for (;;) {
       int sig = sigtimedwait(&signals, nullptr, &tick);
       if (sig == SIGINT || sig == SIGTERM) {
@@ -159,16 +176,10 @@ int cmd_run(program_config cfg) {
         break;
       }
       // Every tenant failed for good: nothing left to run.
-      size_t failed = 0;
-      for (auto& id : ids) {
-        auto st = rt.status(id);
-        if (st.state == "failed" || st.state.empty()) {
-          ++failed;
-          if (!st.reason.empty() && told.insert(id).second)
-            std::cerr << "gcstream: tenant " << id << " failed: " << st.reason << "\n";
-        }
-      }
-      if (failed == ids.size()) {
+      if (auto f = failed_now(); f.size() >= ids.size()) {
+        std::cerr << "gcstream: every tenant failed:\n";
+        for (auto& [id, why] : f)
+          std::cerr << "  " << id << ": " << why << "\n";
         code = exit_all_failed;
         break;
       }
@@ -190,6 +201,13 @@ int cmd_run(program_config cfg) {
       std::cerr << "; see drain_incomplete in the audit log\n";
       if (code == 0)
         code = exit_undelivered;
+    }
+    if (auto f = failed_now(); code == 0 && !f.empty()) {
+      std::cerr << "gcstream: stopped; " << f.size() << " of " << ids.size()
+                << " tenants had failed:\n";
+      for (auto& [id, why] : f)
+        std::cerr << "  " << id << ": " << why << "\n";
+      code = exit_some_failed;
     }
   }
   rtp.reset();

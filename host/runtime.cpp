@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "host/health.hpp"
 #include "messages/errors.hpp"
 #include "runtime/prometheus.hpp"
 
@@ -169,6 +170,8 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   core->metrics = std::make_shared<metrics_keep>(c.id);
   core->sockets = std::make_shared<tenant_sockets>(ws_);
   core->limiter = pc_->limiter;
+  core->heartbeat_timeout_ms = c.session.heartbeat_timeout.count();
+  core->on_failed = cfg_.on_tenant_failed;
   // Reading stops and starts again with the budget; both are audited.
   auto ws = ws_;
   core->budget->on_resume([ws](uint64_t conn) { ws->resume(conn); });
@@ -368,12 +371,16 @@ std::vector<tenant_metrics> runtime::metrics(milliseconds) const {
   std::vector<tenant_metrics> out;
   for (auto& core : cores) {
     auto m = core->metrics ? core->metrics->snapshot() : tenant_metrics{};
-    // The supervisor's status is the truth about the state.
+    m.tenant = core->id;
+    // The supervisor's status is the truth about the state, and the inbox
+    // about the last frame (the snapshot is up to a second old).
     auto st = core->status();
-    if (!st.state.empty() && st.state != m.state) {
-      m.state = st.state;
-      m.reason = st.reason;
-    }
+    m.state = st.state;
+    m.reason = st.reason;
+    m.state_since_ms = st.since_ms;
+    if (core->inbox)
+      m.last_frame_ms = std::max(m.last_frame_ms, core->inbox->last_frame_ms());
+    m.heartbeat_timeout_ms = core->heartbeat_timeout_ms;
     out.push_back(std::move(m));
   }
   return out;
@@ -392,17 +399,10 @@ health_report runtime::health() {
   }
   auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
   for (auto& m : metrics()) {
-    bool ok = m.state == "connected" || m.state == "starting"
-              || (m.state == "reconnecting"
-                  && now - m.state_since_ms < cfg_.health_budget.count());
-    if (!ok) {
+    auto t = judge_health(m, now, cfg_.health_budget.count());
+    if (!t.ok) {
       h.ok = false;
-      h.text += m.tenant + ": " + m.state + (m.reason.empty() ? "" : " (" + m.reason + ")")
-                + " since " + std::to_string((now - m.state_since_ms) / 1000) + " s\n";
-    }
-    if (!m.problem.empty()) {
-      h.ok = false;
-      h.text += m.tenant + ": " + m.problem + "\n";
+      h.text += t.text;
     }
   }
   return h;
@@ -496,11 +496,23 @@ std::string runtime::prometheus_text() {
     for (auto& m : all)
       f(m, label_list{{"tenant", m.tenant}});
   };
+  each("gcstream_tenant_up",
+       "1 while the tenant runs, 0 once it failed for good (it stays until "
+       "removed) or stopped",
+       "gauge", [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, m.state == "failed" || m.state == "stopped" ? 0 : 1);
+       });
+  auto now_ms = static_cast<int64_t>(now_s * 1000.0);
+  each("gcstream_tenant_healthy", "1 when /healthz finds the tenant healthy", "gauge",
+       [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, judge_health(m, now_ms, cfg_.health_budget.count()).ok ? 1 : 0);
+       });
   each("gcstream_connection_state",
        "1 for the tenant's current state (starting, connected, reconnecting, "
-       "failed, stopped)",
+       "stopping, failed, stopped)",
        "gauge", [&](const tenant_metrics& m, label_list l) {
-         for (auto s : {"starting", "connected", "reconnecting", "failed", "stopped"}) {
+         for (auto s : {"starting", "connected", "reconnecting", "stopping", "failed",
+                        "stopped"}) {
            auto ls = l;
            ls.emplace_back("state", s);
            x.sample(ls, m.state == s ? 1 : 0);

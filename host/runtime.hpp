@@ -69,6 +69,11 @@ struct runtime_settings {
   /// Called once when a shared actor died past its restart limit (on an
   /// actor's thread; keep it short). The reason is also in fatal_error().
   std::function<void(const std::string&)> on_fatal;
+  /// Called once per tenant, the moment it fails for good (on an actor's
+  /// thread; keep it short), with its id and the reason; the tenant stays
+  /// visible, failed, until it is removed.
+  std::function<void(const std::string& tenant, const std::string& reason)>
+    on_tenant_failed;
 };
 
 /// What /healthz and /readyz answer.
@@ -182,9 +187,10 @@ public:
   /// The Prometheus text of every tenant and of the process.
   std::string prometheus_text();
 
-  /// Healthy: every tenant connected, or reconnecting for less than the
-  /// health budget, and no shared actor past its restart limit. Ready:
-  /// every tenant connected.
+  /// Healthy: no shared actor past its restart limit, and every tenant
+  /// healthy as host/health.hpp judges it (connected and hearing frames, or
+  /// starting or reconnecting for less than the health budget; never
+  /// failed). Ready: every tenant connected.
   health_report health();
   health_report readiness();
 

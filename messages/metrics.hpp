@@ -51,6 +51,9 @@ struct tenant_metrics {
   /// Events per second recently received.
   double event_rate = 0;
   int64_t last_frame_ms = 0;
+  /// The session's heartbeat timeout (a setting): connected with no frame
+  /// for longer is unhealthy. 0: not judged.
+  int64_t heartbeat_timeout_ms = 0;
   int64_t token_expires_ms = 0;
   uint64_t inbox_buffered = 0;
   uint64_t inbox_dropped = 0;
@@ -79,7 +82,7 @@ typename Inspector::result_type inspect(Inspector& f, tenant_metrics& x) {
            x.reason, x.state_since_ms, x.connects, x.disconnects, x.sessions,
            x.rollovers, x.malformed, x.topics_rejected, x.oversized_frames, x.reconnect_latency, x.gap_length,
            x.estimated_missed, x.gap_since_ms, x.last_gap_s, x.last_reconnect_s,
-           x.event_rate, x.last_frame_ms, x.token_expires_ms, x.inbox_buffered,
+           x.event_rate, x.last_frame_ms, x.heartbeat_timeout_ms, x.token_expires_ms, x.inbox_buffered,
            x.inbox_dropped, x.held, x.held_cap, x.reading_paused, x.paused_s,
            x.restarts, x.audit_lost, x.problem, x.undelivered_at_stop,
            x.orderer);

@@ -62,12 +62,15 @@ struct tenant_status {
   uint32_t attempt = 0;
   /// Events that did not reach every sink when the tenant stopped.
   uint64_t undelivered = 0;
+  /// Since when (epoch ms) the tenant is in this state; a new reason in the
+  /// same state does not move it.
+  int64_t since_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tenant_status& x) {
   return f(caf::meta::type_name("gcstream::tenant_status"), x.tenant, x.state,
-           x.reason, x.sessions, x.attempt, x.undelivered);
+           x.reason, x.sessions, x.attempt, x.undelivered, x.since_ms);
 }
 
 /// The typed interface of a tenant supervisor.

@@ -374,6 +374,14 @@ private:
         asio::ssl::host_name_verification(con->get_host()));
     }
     st->handle = con->get_handle();
+    // Closed before its TCP connection was made: closing the raw socket then
+    // did nothing, so it is cut here, before the upgrade request goes out.
+    con->set_tcp_post_init_handler([st, &c](hdl h) {
+      if (!st->close_on_open)
+        return;
+      asio::error_code e;
+      c.get_con_from_hdl(h)->get_raw_socket().close(e);
+    });
     con->set_open_handler([st, &c](hdl h) {
       if (st->close_on_open) {
         websocketpp::lib::error_code ec;

@@ -255,6 +255,58 @@ BOOST_AUTO_TEST_CASE(sigterm_with_events_no_sink_took_exits_5_and_says_so) {
   BOOST_CHECK_NE(file_text(audit).find("\"tenant_stopped\""), std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_refused_tenant_is_named_at_once_and_the_exit_code_says_so) {
+  auto ec = test::emulator_fixture::default_config();
+  ec.event_rate = 50;
+  test::emulator_fixture emu{ec};
+  temp_dir dir;
+  auto tenant = [&](const std::string& id, const std::string& secret_env) {
+    return json{{"id", id},
+                {"login_url", emu.base},
+                {"api_url", emu.base},
+                {"client_id", "app"},
+                {"client_secret_env", secret_env},
+                {"topics", {topic}},
+                {"sinks", {{{"type", "file"}, {"path", id + ".jsonl"}}}}};
+  };
+  json cfg = {{"tenants", {tenant("acme", "ACME_SECRET"), tenant("bad", "BAD_SECRET")}},
+              {"metrics", {{"listen", "127.0.0.1:0"}}}};
+  std::ofstream{dir.path / "two.json"} << cfg.dump(2);
+  child c({program, "run", "--config", (dir.path / "two.json").string()},
+          {"ACME_SECRET=s3cret-Value", "BAD_SECRET=wrong-Value"});
+  // Named on stderr while the good one goes on streaming.
+  BOOST_REQUIRE(probe::eventually([&] {
+    return c.stderr_text().find("gcstream: tenant bad failed: ") != std::string::npos;
+  }, 20s));
+  BOOST_REQUIRE(probe::eventually([&] { return line_count(dir.path / "acme.jsonl") >= 5; },
+                                  20s));
+  std::smatch port;
+  auto err = c.stderr_text();
+  BOOST_REQUIRE(std::regex_search(err, port, std::regex("metrics on port ([0-9]+)")));
+  auto health = probe::http("GET", "http://127.0.0.1:" + port[1].str() + "/healthz");
+  BOOST_CHECK_EQUAL(health.status, 503);
+  BOOST_CHECK_NE(health.body.find("bad: failed ("), std::string::npos);
+  kill(c.pid, SIGTERM);
+  BOOST_CHECK_EQUAL(c.wait_exit(20000), 7);
+  BOOST_CHECK_NE(c.stderr_text().find("1 of 2 tenants had failed"), std::string::npos);
+  for (auto text : {c.stderr_text(), c.seen})
+    BOOST_CHECK_EQUAL(text.find("wrong-Value"), std::string::npos);
+  // Every tenant refused: exit 4, each one named with its reason.
+  json all_bad = {{"tenants", {tenant("one", "BAD_SECRET"), tenant("two", "BAD_SECRET")}},
+                  {"metrics", {{"listen", "off"}}}};
+  std::ofstream{dir.path / "bad.json"} << all_bad.dump(2);
+  child b({program, "run", "--config", (dir.path / "bad.json").string()},
+          {"BAD_SECRET=wrong-Value"});
+  BOOST_CHECK_EQUAL(b.wait_exit(20000), 4);
+  auto text = b.stderr_text();
+  BOOST_CHECK_NE(text.find("every tenant failed"), std::string::npos);
+  for (auto id : {"one", "two"}) {
+    BOOST_CHECK_NE(text.find(std::string("gcstream: tenant ") + id + " failed: "),
+                   std::string::npos);
+    BOOST_CHECK_NE(text.find(std::string("  ") + id + ": "), std::string::npos);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_demo_ends_with_a_clean_summary) {
   child c({program, "demo", "--tenants", "2", "--duration-s", "4", "--faults"});
   auto out = c.rest(60000);
