@@ -1,5 +1,7 @@
 #include "actors/metrics_actor.hpp"
 
+#include <set>
+
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
@@ -86,27 +88,42 @@ void set_state(metrics_pointer self, std::string state, std::string reason) {
   snapshot(self);
 }
 
-void open_gap(metrics_pointer self) {
+// When an audit event happened, on the actor's clock: its at_ms field (epoch
+// ms, set where it happened) taken back from now, or now.
+int64_t happened_at(metrics_pointer self, const audit_event& e) {
+  auto now = now_ms(self);
+  auto at = field(e, "at_ms");
+  if (at.empty())
+    return now;
+  int64_t wall = 0;
+  try {
+    wall = std::stoll(at);
+  } catch (...) {
+    return now;
+  }
+  return now - std::max<int64_t>(0, wall_ms() - wall);
+}
+
+// The gap starts when the last open socket is lost, whatever closed it.
+void open_gap(metrics_pointer self, int64_t at) {
   auto& k = *self->state.keep;
   if (k.in_gap)
     return;
   k.in_gap = true;
-  k.gap_start = now_ms(self);
-  k.gap_start_wall = wall_ms();
+  k.gap_start = at;
+  k.gap_start_wall = wall_ms() - (now_ms(self) - at);
   k.m.gap_since_ms = k.gap_start_wall;
 }
 
-void close_gap(metrics_pointer self) {
+// A socket opened: the gap (if any) ends, and its length is the reconnect's
+// latency.
+void close_gap(metrics_pointer self, int64_t at) {
   auto& k = *self->state.keep;
-  auto now = now_ms(self);
-  if (k.lost_socket_at >= 0) {
-    k.m.last_reconnect_s = double(now - k.lost_socket_at) / 1000.0;
-    k.m.reconnect_latency.observe(k.m.last_reconnect_s);
-    k.lost_socket_at = -1;
-  }
   if (!k.in_gap)
     return;
-  auto len_ms = now - k.gap_start;
+  auto len_ms = std::max<int64_t>(0, at - k.gap_start);
+  k.m.last_reconnect_s = double(len_ms) / 1000.0;
+  k.m.reconnect_latency.observe(k.m.last_reconnect_s);
   auto len_s = double(len_ms) / 1000.0;
   auto missed = k.m.event_rate * len_s;
   k.m.gap_length.observe(len_s);
@@ -128,25 +145,24 @@ void on_audit(metrics_pointer self, const audit_event& e) {
   if (what == "connected") {
     ++m.connects;
     ++st.open_sockets;
-    close_gap(self);
+    close_gap(self, happened_at(self, e));
   } else if (what == "disconnected") {
-    auto code = field(e, "code");
-    ++m.disconnects[code.empty() ? "unknown" : code];
-    if (field(e, "local_code") == "1009") // we closed it: a frame too big
+    // Sockets are counted where they open and close (the transport's
+    // thread), so a session's restart is no gap while a socket it left
+    // streams on.
+    static const std::set<std::string> known{
+      "connect_failed", "oversized", "heartbeat_timeout", "rollover", "client",
+      "server_closed", "replaced", "server_error", "dropped"};
+    auto reason = field(e, "reason");
+    ++m.disconnects[known.count(reason) != 0 ? reason : "other"];
+    if (reason == "oversized" || field(e, "local_code") == "1009")
       ++m.oversized_frames;
-    if (st.open_sockets > 0)
+    if (field(e, "was_open") != "false" && st.open_sockets > 0)
       --st.open_sockets;
-    if (field(e, "requested") != "true" && st.lost_socket_at < 0)
-      st.lost_socket_at = now_ms(self);
-    if (st.open_sockets == 0)
-      open_gap(self);
+    if (st.open_sockets == 0 && m.connects > 0)
+      open_gap(self, happened_at(self, e));
   } else if (what == "session_started") {
     ++m.sessions;
-    // The previous session's sockets are going; a restart after having been
-    // connected is a gap until the next socket opens.
-    st.open_sockets = 0;
-    if (m.connects > 0)
-      open_gap(self);
   } else if (what == "rollover_finished") {
     ++m.rollovers;
   } else if (what == "subscribed") {
@@ -167,7 +183,8 @@ void on_audit(metrics_pointer self, const audit_event& e) {
   } else if (what == "tenant_stopped") {
     auto n = field(e, "undelivered");
     m.undelivered_at_stop = n.empty() ? 0 : std::stoull(n);
-    set_state(self, "stopped", "");
+    if (field(e, "failed") != "true") // a failed tenant stays failed
+      set_state(self, "stopped", "");
   } else if (what == "actor_restarted") {
     ++m.restarts[field(e, "kind")];
   } else if (what == "journal_failed" && field(e, "operation") == "append") {

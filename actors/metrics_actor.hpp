@@ -21,8 +21,9 @@
 // had not finished from the queue.
 //
 // Gaps: the time with no open socket. It starts when the last socket of the
-// tenant closes (or a session restarts after having been connected) and ends
-// when one opens; its length goes to a histogram, and the events it probably
+// tenant closes, for whatever reason (the connected and disconnected events
+// come from the transport's thread with the time they happened), and ends
+// when one opens; that length is also the reconnect's latency; its length goes to a histogram, and the events it probably
 // cost (the recent event rate times its length) to a counter and to the
 // audit log (gap_closed, with start, end, length and estimate). The service
 // has no replay: this is how a gap becomes visible.
@@ -83,7 +84,6 @@ public:
   bool in_gap = false;
   int64_t gap_start = 0;        // actor clock, ms
   int64_t gap_start_wall = 0;   // epoch ms
-  int64_t lost_socket_at = -1;  // actor clock, ms (-1: none)
   int64_t open_sockets = 0;
   uint64_t last_received = 0;
   int64_t last_tick = 0;

@@ -261,14 +261,38 @@ void connect(session_pointer self, const channel_info& ch) {
   rs.liveness_ms =
     std::clamp<int64_t>(st.cfg.heartbeat_timeout.count() / 20, 1, 50);
   rs.excerpts = st.cfg.frame_excerpts;
+  // The socket's opening and closing are audited from the transport's
+  // thread, with the time they happened: the gap and the reconnect latency
+  // start when the last socket is lost, even when this session is gone by
+  // then (a crash) or busy.
+  auto q = st.deps.audit;
+  auto tenant = st.cfg.tenant;
+  auto tag = channel_tag(ch.id);
   ws_handlers h;
-  h.on_open = [=] { send_to(ws_open_atom::value, link_id); };
+  h.on_open = [=] {
+    audit(q, tenant, "connected", {{"channel", tag}, {"at_ms", std::to_string(wall_ms())}});
+    send_to(ws_open_atom::value, link_id);
+  };
   h.on_frames = frame_reader(
     std::move(rs), st.deps.inbox, st.deps.budget,
     [=](uint64_t count, std::vector<frame_notice>&& notices) {
       send_to(ws_frames_atom::value, link_id, count, std::move(notices));
     });
   h.on_closed = [=](const ws_close_info& i) {
+    std::string how = "remote " + std::to_string(i.remote_code)
+                      + (i.remote_reason.empty() ? "" : " " + i.remote_reason)
+                      + (i.local_code ? ", local " + std::to_string(i.local_code) : "")
+                      + (i.local_reason.empty() ? "" : " " + i.local_reason)
+                      + (i.error.empty() ? "" : ", " + i.error);
+    audit(q, tenant, "disconnected",
+          {{"channel", tag},
+           {"reason", disconnect_class(i)},
+           {"code", std::to_string(i.remote_code)},
+           {"local_code", std::to_string(i.local_code)},
+           {"detail", how},
+           {"was_open", i.was_open ? "true" : "false"},
+           {"requested", i.requested ? "true" : "false"},
+           {"at_ms", std::to_string(wall_ms())}});
     send_to(ws_closed_atom::value, link_id,
             ws_close_report{i.was_open, i.requested, i.remote_code,
                             i.remote_reason, i.local_code, i.error,
@@ -337,7 +361,6 @@ void on_open(session_pointer self, uint64_t link_id) {
   it->second.open = true;
   st.book->by_link[link_id].open = true;
   st.last_frame_ms = now_ms(self);
-  report(self, "connected", {{"channel", channel_tag(it->second.channel.id)}});
   if (st.resuming) {
     st.resuming = false;
     // The lifetime came with the channel: the background subscription
@@ -419,12 +442,6 @@ void on_closed(session_pointer self, uint64_t link_id, const ws_close_report& r)
                     + (r.remote_reason.empty() ? "" : " " + r.remote_reason)
                     + (r.local_code ? ", local " + std::to_string(r.local_code) : "")
                     + (r.error.empty() ? "" : ", " + r.error);
-  report(self, "disconnected",
-         {{"channel", channel_tag(ch.id)},
-          {"code", std::to_string(r.remote_code)},
-          {"local_code", std::to_string(r.local_code)},
-          {"reason", how},
-          {"requested", r.requested ? "true" : "false"}});
   if (st.closing || st.stopping || (r.requested && link_id != st.current))
     return; // the old socket of a rollover, or our own end
   if (link_id != st.current && link_id != st.rolling_to)
@@ -479,7 +496,7 @@ void on_watchdog(session_pointer self, uint64_t gen) {
   if (silent >= st.cfg.heartbeat_timeout.count()) {
     // TCP may still say all is well: the socket is dead all the same.
     if (auto it = st.links.find(st.current); it != st.links.end()) {
-      st.deps.ws->abort(it->second.conn);
+      st.deps.ws->abort(it->second.conn, "heartbeat timeout");
       st.book->by_link[st.current].dead = true;
     }
     fail(self, errc::heartbeat_timeout,

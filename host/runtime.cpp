@@ -520,11 +520,13 @@ std::string runtime::prometheus_text() {
        });
   each("gcstream_connects_total", "WebSockets opened", "counter",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.connects)); });
-  each("gcstream_disconnects_total", "WebSockets closed, by close code", "counter",
-       [&](const tenant_metrics& m, label_list l) {
-         for (auto& [code, n] : m.disconnects) {
+  each("gcstream_disconnects_total",
+       "WebSockets ended, by reason (connect_failed, oversized, heartbeat_timeout, "
+       "rollover, client, server_closed, replaced, server_error, dropped)",
+       "counter", [&](const tenant_metrics& m, label_list l) {
+         for (auto& [reason, n] : m.disconnects) {
            auto ls = l;
-           ls.emplace_back("code", code);
+           ls.emplace_back("reason", reason);
            x.sample(ls, double(n));
          }
        });
@@ -533,7 +535,8 @@ std::string runtime::prometheus_text() {
   each("gcstream_rollovers_total", "Make-before-break rollovers finished", "counter",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.rollovers)); });
   each("gcstream_reconnect_latency_seconds",
-       "From losing a socket unasked to the next open socket", "histogram",
+       "From losing the last open socket (for any reason) to the next open socket",
+       "histogram",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, m.reconnect_latency); });
   each("gcstream_gap_seconds", "Time with no open socket (the service has no replay)",
        "histogram",

@@ -29,7 +29,8 @@ struct tenant_metrics {
   std::string state = "starting";
   std::string reason;
   int64_t state_since_ms = 0;
-  /// Sockets opened, and closed by close code ("1006", "1000", ...).
+  /// Sockets opened, and ended by reason (runtime/ws_transport.hpp,
+  /// disconnect_class: a fixed set of names).
   uint64_t connects = 0;
   std::map<std::string, uint64_t> disconnects;
   uint64_t sessions = 0;

@@ -138,6 +138,8 @@ struct conn_state {
   bool close_on_open = false;
   uint16_t close_code = 1000;
   std::string close_reason;
+  /// Why abort() cut it (reported as the local reason).
+  std::string abort_reason;
   std::vector<frame_ref> pending;
   int64_t pending_since = 0;
   bool flush_posted = false;
@@ -242,11 +244,12 @@ public:
       on_strand(plain_, st, go);
   }
 
-  void abort(uint64_t id) {
+  void abort(uint64_t id, std::string why) {
     auto st = find(id);
     if (!st)
       return;
-    auto kill = [st](auto con) {
+    auto kill = [st, why](auto con) {
+      st->abort_reason = why;
       if (st->held) { // paused: a read must be pending for the end to show
         con->resume_reading();
         st->held.reset();
@@ -439,6 +442,8 @@ private:
 
   void finish(const std::shared_ptr<conn_state>& st, ws_close_info info) {
     st->held.reset();
+    if (info.local_reason.empty())
+      info.local_reason = st->abort_reason;
     {
       std::lock_guard<std::mutex> g{mtx_};
       info.requested = st->requested;
@@ -485,8 +490,35 @@ void ws_transport::close(uint64_t id, uint16_t code, std::string reason) {
   impl_->close(id, code, std::move(reason));
 }
 
-void ws_transport::abort(uint64_t id) {
-  impl_->abort(id);
+void ws_transport::abort(uint64_t id, std::string why) {
+  impl_->abort(id, std::move(why));
+}
+
+std::string disconnect_class(const ws_close_info& i) {
+  if (!i.was_open)
+    return "connect_failed";
+  if (i.local_code == 1009)
+    return "oversized";
+  if (i.requested) {
+    if (i.local_reason.rfind("heartbeat", 0) == 0)
+      return "heartbeat_timeout";
+    if (i.local_reason.rfind("rollover", 0) == 0)
+      return "rollover";
+    return "client";
+  }
+  switch (i.remote_code) {
+    case 1000:
+    case 1001:
+      return "server_closed";
+    case 4000:
+      return "replaced";
+    case 0:
+    case 1005:
+    case 1006:
+      return "dropped";
+    default:
+      return "server_error";
+  }
 }
 
 void ws_transport::resume(uint64_t id) {

@@ -68,6 +68,19 @@ struct ws_close_info {
   long http_status = 0;
 };
 
+/// Why a socket ended, as one of a fixed set (the `reason` label of
+/// gcstream_disconnects_total, so its cardinality is bounded):
+///   connect_failed     it never opened (refused, 404, TLS, timeout)
+///   oversized          we closed it: a frame over the size limit (1009)
+///   heartbeat_timeout  we cut it: no frame within the heartbeat timeout
+///   rollover           we closed it: the old socket of a rollover
+///   client             we closed it otherwise (stopping, a session ending)
+///   server_closed      the service closed it (1000, 1001)
+///   replaced           the service closed it for another socket (4000)
+///   server_error       the service closed it with another code
+///   dropped            no close frame: FIN, RST, a transport error (1006)
+std::string disconnect_class(const ws_close_info& info);
+
 /// What a connection reports, always on an Asio thread, one call at a time.
 struct ws_handlers {
   std::function<void()> on_open;
@@ -102,8 +115,9 @@ public:
   /// Starts a close handshake.
   void close(uint64_t id, uint16_t code, std::string reason);
 
-  /// Drops the TCP connection at once (for a socket that stopped answering).
-  void abort(uint64_t id);
+  /// Drops the TCP connection at once (for a socket that stopped answering);
+  /// `why` is reported as the local reason ("heartbeat timeout").
+  void abort(uint64_t id, std::string why = "aborted");
 
   /// Starts reading a paused connection again (any thread).
   void resume(uint64_t id);

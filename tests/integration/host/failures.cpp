@@ -114,6 +114,8 @@ BOOST_AUTO_TEST_CASE(a_refused_tenant_among_good_ones_stays_failed_and_visible) 
       return false;
     },
     20s));
+  for (auto& r : hook.received())
+    BOOST_TEST_MESSAGE("webhook: " << r.body);
   // The good one streams on.
   auto before = rt->metrics();
   BOOST_CHECK(probe::eventually([&] {

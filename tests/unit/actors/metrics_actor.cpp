@@ -82,12 +82,12 @@ BOOST_AUTO_TEST_CASE(a_lost_socket_is_a_gap_until_the_next_one_opens) {
   tell("connected", {{"channel", "c1"}});
   tell("tenant_connected");
   advance(10ms);
-  tell("disconnected", {{"code", "1006"}, {"requested", "false"}});
+  tell("disconnected", {{"reason", "dropped"}, {"code", "1006"}, {"requested", "false"}});
   advance(1500ms);
   tell("connected", {{"channel", "c1"}});
   auto m = snapshot();
   BOOST_CHECK_EQUAL(m.connects, 2u);
-  BOOST_CHECK_EQUAL(m.disconnects["1006"], 1u);
+  BOOST_CHECK_EQUAL(m.disconnects["dropped"], 1u);
   BOOST_CHECK_EQUAL(m.gap_length.count, 1u);
   BOOST_CHECK_CLOSE(m.last_gap_s, 1.5, 0.01);
   BOOST_CHECK_EQUAL(m.reconnect_latency.count, 1u);
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(make_before_break_is_no_gap) {
   tell("session_started");
   tell("connected", {{"channel", "c1"}});
   tell("connected", {{"channel", "c2"}}); // the rollover's new socket
-  tell("disconnected", {{"code", "1000"}, {"requested", "true"}});
+  tell("disconnected", {{"reason", "rollover"}, {"code", "1000"}, {"requested", "true"}});
   tell("rollover_finished");
   auto m = snapshot();
   BOOST_CHECK_EQUAL(m.gap_length.count, 0u);
@@ -116,14 +116,70 @@ BOOST_AUTO_TEST_CASE(make_before_break_is_no_gap) {
   BOOST_CHECK_EQUAL(m.rollovers, 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_restarted_session_after_a_connection_opens_a_gap) {
+BOOST_AUTO_TEST_CASE(a_restarted_session_whose_socket_streams_on_is_no_gap) {
   start();
   tell("session_started");
   tell("connected");
-  tell("session_started"); // the session was killed; its socket is going
+  tell("session_started"); // the session was killed; its socket was left
   advance(200ms);
+  tell("connected");       // the new session's socket
+  tell("disconnected", {{"reason", "client"}, {"requested", "true"}}); // the left one
+  BOOST_CHECK_EQUAL(snapshot().gap_length.count, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_gap_starts_when_the_socket_was_lost_not_when_it_was_heard_of) {
+  start();
+  tell("session_started");
   tell("connected");
-  BOOST_CHECK_EQUAL(snapshot().gap_length.count, 1u);
+  // Reported 700 ms after it happened (the transport stamps at_ms): the
+  // gap and the reconnect latency count from the loss, whatever closed it.
+  auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  tell("disconnected", {{"reason", "heartbeat_timeout"},
+                        {"requested", "true"},
+                        {"at_ms", std::to_string(wall - 700)}});
+  advance(300ms);
+  tell("connected");
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.reconnect_latency.count, 1u);
+  // 700 ms before it was told, plus the 300 ms after (the wall clock moved
+  // a little too while the test ran).
+  BOOST_CHECK_GE(m.last_gap_s, 0.999);
+  BOOST_CHECK_LT(m.last_gap_s, 1.5);
+  BOOST_CHECK_EQUAL(m.last_reconnect_s, m.last_gap_s);
+  BOOST_CHECK_EQUAL(m.disconnects["heartbeat_timeout"], 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_tenant_stays_failed_when_it_has_stopped) {
+  start();
+  tell("tenant_failed", {{"reason", "credentials refused"}});
+  auto since = snapshot().state_since_ms;
+  tell("tenant_stopped", {{"undelivered", "0"}, {"failed", "true"}});
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.state, "failed");
+  BOOST_CHECK_EQUAL(m.reason, "credentials refused");
+  BOOST_CHECK_EQUAL(m.state_since_ms, since);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_reason_in_the_same_state_keeps_its_start) {
+  start();
+  tell("backoff_scheduled", {{"reason", "HTTP 503"}});
+  auto first = snapshot();
+  advance(5s);
+  tell("backoff_scheduled", {{"reason", "HTTP 502"}});
+  auto second = snapshot();
+  BOOST_CHECK_EQUAL(second.reason, "HTTP 502");
+  BOOST_CHECK_EQUAL(second.state_since_ms, first.state_since_ms);
+}
+
+BOOST_AUTO_TEST_CASE(disconnect_reasons_are_a_fixed_set) {
+  start();
+  tell("connected");
+  tell("disconnected", {{"reason", "an unheard-of reason 4711"}});
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.disconnects.size(), 1u);
+  BOOST_CHECK_EQUAL(m.disconnects["other"], 1u);
 }
 
 BOOST_AUTO_TEST_CASE(rejected_topics_and_oversized_frames_are_counted) {
@@ -131,13 +187,16 @@ BOOST_AUTO_TEST_CASE(rejected_topics_and_oversized_frames_are_counted) {
   tell("session_started");
   tell("subscribed", {{"permitted", "3"}, {"rejected", "2"}});
   tell("connected");
-  tell("disconnected", {{"code", "1006"}, {"local_code", "1009"}, {"requested", "false"}});
+  tell("disconnected", {{"reason", "oversized"}, {"code", "1006"}, {"local_code", "1009"},
+                        {"requested", "false"}});
   tell("connected");
-  tell("disconnected", {{"code", "1006"}, {"local_code", "0"}, {"requested", "false"}});
+  tell("disconnected", {{"reason", "dropped"}, {"code", "1006"}, {"local_code", "0"},
+                        {"requested", "false"}});
   auto m = snapshot();
   BOOST_CHECK_EQUAL(m.topics_rejected, 2u);
   BOOST_CHECK_EQUAL(m.oversized_frames, 1u);
-  BOOST_CHECK_EQUAL(m.disconnects["1006"], 2u);
+  BOOST_CHECK_EQUAL(m.disconnects["dropped"], 1u);
+  BOOST_CHECK_EQUAL(m.disconnects["oversized"], 1u);
   tell("subscribed", {{"permitted", "5"}, {"rejected", "0"}});
   BOOST_CHECK_EQUAL(snapshot().topics_rejected, 0u);
 }
@@ -188,7 +247,7 @@ BOOST_AUTO_TEST_CASE(a_restarted_metrics_actor_keeps_its_counters_and_reads_what
   caf::anon_send_exit(met, caf::exit_reason::kill);
   sched.run();
   // While nobody reads, events wait in the queue, outside every actor.
-  post("disconnected", {{"code", "1006"}});
+  post("disconnected", {{"reason", "dropped"}, {"code", "1006"}});
   post("connected");
   metrics_deps deps;
   deps.queue = tenant_queue.queue;
@@ -197,7 +256,7 @@ BOOST_AUTO_TEST_CASE(a_restarted_metrics_actor_keeps_its_counters_and_reads_what
   sched.run();
   auto m = snapshot();
   BOOST_CHECK_EQUAL(m.connects, 2u); // the count went on
-  BOOST_CHECK_EQUAL(m.disconnects["1006"], 1u);
+  BOOST_CHECK_EQUAL(m.disconnects["dropped"], 1u);
   BOOST_CHECK_EQUAL(tenant_queue.queue->size(), 0u);
   // Every event reached the process's queue once, in order.
   std::vector<std::string> seen;
