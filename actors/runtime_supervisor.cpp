@@ -71,20 +71,27 @@ void spawn_audit_log(pointer self) {
   st.pc->audit_log = st.audit_log;
 }
 
+// Each supervisor is monitored once: a tenant added while this actor
+// starts is both in the list it reads and in a watch message, and two
+// monitors would count one death twice.
 void watch(pointer self, const std::shared_ptr<tenant_core>& core) {
   if (core->done())
     return;
-  if (auto sup = core->handles().supervisor)
-    self->monitor(sup);
-  else
+  if (auto sup = core->handles().supervisor) {
+    if (self->state.watched.insert(sup.address()).second)
+      self->monitor(sup);
+  } else
     self->send(self, respawn_atom::value, std::string{"supervisor"}, core->id);
 }
 
 void start_supervisor(pointer self, const std::shared_ptr<tenant_core>& core) {
   if (core->done())
     return;
+  if (auto cur = core->handles().supervisor; cur && self->state.watched.count(cur.address()))
+    return; // one lives already
   auto sup = self->system().spawn(tenant_supervisor, core);
   core->set_supervisor(caf::actor_cast<caf::actor>(sup));
+  self->state.watched.insert(sup.address());
   self->monitor(sup);
 }
 
@@ -121,6 +128,7 @@ void on_down(pointer self, const caf::down_msg& dm) {
     on_shared_exit(self, "audit", st.audit_crashes, dm.reason);
     return;
   }
+  st.watched.erase(dm.source);
   std::shared_ptr<tenant_core> core;
   {
     std::lock_guard<std::mutex> g{st.pc->mtx};

@@ -25,6 +25,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -74,6 +75,8 @@ struct runtime_supervisor_state {
   restart_tracker limiter_crashes;
   restart_tracker audit_crashes;
   std::map<std::string, restart_tracker> supervisor_crashes;
+  /// The tenant supervisors monitored now.
+  std::set<caf::actor_addr> watched;
   std::mt19937_64 rng{std::random_device{}()};
   caf::actor limiter;
   caf::actor audit_log;

@@ -120,12 +120,21 @@ void complete(session_pointer self, uint64_t id,
     then(std::move(result));
 }
 
-// Turns an HTTP result into a JSON body, or ends the session with a reason.
-// A 401 also tells the token actor that its token was refused.
+// What a call made while a socket streams does when it fails: the session
+// goes on (see background_failed); `status` is 0 when no answer came.
+using soft_fail = std::function<void(const std::string& why, long status)>;
+
+// Turns an HTTP result into a JSON body, or ends the session with a reason
+// (with `soft`: hands the reason to it and the session goes on). A 401 also
+// tells the token actor that its token was refused.
 bool ok_json(session_pointer self, const caf::expected<http_response>& r,
-             const char* what, json& out, long expected_status = 200) {
+             const char* what, json& out, const soft_fail& soft = {}) {
   auto& st = self->state;
   if (!r) {
+    if (soft) {
+      soft(std::string{what} + ": " + reason_of(r.error()), 0);
+      return false;
+    }
     finish(self, make_error(is_retriable(r.error()) ? errc::api_failed
                                                     : code_of(r.error()),
                             prefix(self) + what + ": " + reason_of(r.error())));
@@ -134,21 +143,48 @@ bool ok_json(session_pointer self, const caf::expected<http_response>& r,
   if (r->status == 401)
     self->send(st.deps.token, invalidate_atom::value, st.token.generation(),
                std::string{"401 from "} + what);
-  if (r->status != expected_status) {
+  if (r->status != 200) {
     std::string why = std::string{what} + ": HTTP " + std::to_string(r->status);
     if (r->retry_after_ms >= 0)
       why += " (Retry-After " + std::to_string(r->retry_after_ms / 1000) + " s)";
+    if (soft) {
+      soft(why, r->status);
+      return false;
+    }
     bool fatal = r->status == 400 || r->status == 403 || r->status == 404;
     finish(self, make_error(fatal ? errc::http_status_fatal : errc::api_failed,
                             prefix(self) + why, r->retry_after_ms));
     return false;
   }
   out = json::parse(r->body, nullptr, false);
-  if (r->status != 204 && out.is_discarded()) {
-    fail(self, errc::api_failed, std::string{what} + ": the body is not JSON");
+  if (out.is_discarded()) {
+    std::string why = std::string{what} + ": the body is not JSON";
+    if (soft)
+      soft(why, r->status);
+    else
+      fail(self, errc::api_failed, why);
     return false;
   }
   return true;
+}
+
+// A REST call made while a socket streams failed (a resubscribe, a
+// rollover's new channel): the socket streams on, the failure is audited,
+// and `again` runs after the backoff, if the socket still streams then
+// (timer_gen unchanged). Ending the session would close a socket that may
+// still carry events.
+void background_failed(session_pointer self, const char* call, const std::string& why,
+                       long status, std::function<void()> again) {
+  auto& st = self->state;
+  auto delay = backoff_ceiling(st.cfg.api_retry, st.api_attempt++);
+  report(self, "api_retry",
+         {{"call", call},
+          {"error", why},
+          {"status", std::to_string(status)},
+          {"attempt", std::to_string(st.api_attempt)},
+          {"delay_ms", std::to_string(delay.count())}});
+  st.api_retry_action = std::move(again);
+  self->delayed_send(self, delay, retry_atom::value, st.timer_gen);
 }
 
 std::string topics_body(const std::vector<std::string>& topics) {
@@ -163,13 +199,13 @@ void schedule_resubscribe(session_pointer self);
 
 // Subscribes `ch` (again) with ignoreErrors; then `next`.
 void subscribe(session_pointer self, channel_info ch,
-               std::function<void(channel_info)> next) {
+               std::function<void(channel_info)> next, soft_fail soft = {}) {
   auto& st = self->state;
   call(self, "PUT",
        "/api/v2/notifications/channels/" + ch.id + "/subscriptions?ignoreErrors=true",
        topics_body(st.cfg.topics), [=](caf::expected<http_response> r) {
          json body;
-         if (!ok_json(self, r, "subscribing", body))
+         if (!ok_json(self, r, "subscribing", body, soft))
            return;
          std::vector<std::string> rejected;
          size_t permitted = 0;
@@ -199,11 +235,12 @@ void subscribe(session_pointer self, channel_info ch,
 }
 
 // Creates a channel, subscribes it, then `next`.
-void create_channel(session_pointer self, std::function<void(channel_info)> next) {
+void create_channel(session_pointer self, std::function<void(channel_info)> next,
+                    soft_fail soft = {}) {
   call(self, "POST", "/api/v2/notifications/channels", "",
        [=](caf::expected<http_response> r) {
          json body;
-         if (!ok_json(self, r, "creating a channel", body))
+         if (!ok_json(self, r, "creating a channel", body, soft))
            return;
          channel_info ch;
          ch.id = body.value("id", "");
@@ -212,13 +249,16 @@ void create_channel(session_pointer self, std::function<void(channel_info)> next
          if (iso8601_to_epoch_ms(body.value("expires", ""), expires))
            ch.expires_ms = expires;
          if (ch.id.empty() || ch.connect_uri.empty()) {
-           fail(self, errc::api_failed, "the channel has no id or connectUri");
+           if (soft)
+             soft("creating a channel: no id or connectUri in the answer", r->status);
+           else
+             fail(self, errc::api_failed, "the channel has no id or connectUri");
            return;
          }
          if (ch.expires_ms > 0)
            ch.ttl_ms = ch.expires_ms - wall_ms();
          self->state.channel_ttl_ms = ch.ttl_ms;
-         subscribe(self, ch, next);
+         subscribe(self, ch, next, soft);
        });
 }
 
@@ -340,17 +380,57 @@ void schedule_resubscribe(session_pointer self) {
   self->delayed_send(self, delay, resubscribe_atom::value, st.timer_gen);
 }
 
-// The old socket goes once the new one is open: make before break.
+// The old socket goes once the new one is open: make before break. If the
+// new channel cannot be made, the old socket streams on while it can and
+// the rollover is tried again after a backoff; with no socket left, the
+// session ends (retriable) as it would have anyway.
 void rollover(session_pointer self, const std::string& why) {
   auto& st = self->state;
   if (st.rolling_to != 0 || st.closing || st.stopping)
     return;
   report(self, "rollover_started", {{"reason", why}});
   st.rolling_to = ~uint64_t{0}; // reserved until the new link exists
-  create_channel(self, [=](channel_info ch) {
-    self->state.rolling_to = 0;
-    connect(self, ch);
-  });
+  create_channel(
+    self,
+    [=](channel_info ch) {
+      self->state.rolling_to = 0;
+      self->state.api_attempt = 0;
+      connect(self, ch);
+    },
+    [=](const std::string& err, long status) {
+      auto& st = self->state;
+      st.rolling_to = 0;
+      if (st.current == 0) { // the old socket is gone meanwhile
+        finish(self, make_error(errc::api_failed, prefix(self) + err));
+        return;
+      }
+      background_failed(self, "rollover", err, status,
+                        [=] { rollover(self, why); });
+    });
+}
+
+// Subscribes the channel of the socket in use again (it extends the
+// channel's life); a 404 means the channel is gone: a new one, make before
+// break. Other failures are retried; the socket streams on.
+void resubscribe(session_pointer self, channel_info ch, std::function<void()> done) {
+  subscribe(
+    self, ch,
+    [=](channel_info) {
+      self->state.api_attempt = 0;
+      done();
+    },
+    [=](const std::string& err, long status) {
+      if (status == 404) {
+        report(self, "channel_gone", {{"channel", channel_tag(ch.id)}});
+        rollover(self, "channel gone (404 on resubscribe)");
+        return;
+      }
+      background_failed(self, "resubscribe", err, status, [=] {
+        auto& st = self->state;
+        if (auto it = st.links.find(st.current); it != st.links.end())
+          resubscribe(self, it->second.channel, done);
+      });
+    });
 }
 
 void on_open(session_pointer self, uint64_t link_id) {
@@ -367,7 +447,7 @@ void on_open(session_pointer self, uint64_t link_id) {
     // below extends it by that much, and the timer keeps it extended.
     st.channel_ttl_ms = it->second.channel.ttl_ms;
     report(self, "channel_reused", {{"channel", channel_tag(it->second.channel.id)}});
-    subscribe(self, it->second.channel, [](channel_info) {});
+    resubscribe(self, it->second.channel, [] {});
   }
   if (st.deps.listener)
     self->send(st.deps.listener, channel_atom::value, it->second.channel);
@@ -684,10 +764,18 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
       if (it == st.links.end())
         return;
       // Subscribing again keeps the channel alive; no reconnect.
-      subscribe(self, it->second.channel, [=](channel_info) {
+      resubscribe(self, it->second.channel, [=] {
         report(self, "channel_extended", {});
         schedule_resubscribe(self);
       });
+    },
+    [=](retry_atom, uint64_t gen) {
+      auto& st = self->state;
+      if (gen != st.timer_gen || st.closing || st.stopping || !st.api_retry_action)
+        return;
+      auto again = std::move(st.api_retry_action);
+      st.api_retry_action = nullptr;
+      again();
     },
     [=](close_atom, uint64_t link_id) {
       auto& st = self->state;

@@ -66,6 +66,7 @@
 #include "messages/token.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/event_budget.hpp"
+#include "runtime/backoff.hpp"
 #include "runtime/event_inbox.hpp"
 #include "runtime/http_transport.hpp"
 #include "runtime/tenant_sockets.hpp"
@@ -85,6 +86,12 @@ struct session_settings {
   std::chrono::milliseconds token_timeout{30000};
   /// Subscribe again when this fraction of the channel's life has passed.
   double resubscribe_fraction = 0.75;
+  /// A REST call that fails while a socket streams (a resubscribe, a
+  /// rollover's new channel) is audited (api_retry) and tried again after
+  /// this backoff (the ceiling, no jitter); the socket streams on. A 404 on
+  /// a resubscribe (the channel is gone) makes a new channel instead.
+  backoff_policy api_retry{std::chrono::milliseconds{1000}, 2.0,
+                           std::chrono::milliseconds{60000}};
   /// Where the ordering timestamp of each topic is.
   std::vector<timestamp_rule> timestamp_rules = default_timestamp_rules();
   /// eventBody field used as the event id when CorrelationId is absent.
@@ -117,6 +124,7 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<ping_atom, uint64_t>,
   caf::reacts_to<watchdog_atom, uint64_t>,
   caf::reacts_to<resubscribe_atom, uint64_t>,
+  caf::reacts_to<retry_atom, uint64_t>,
   caf::reacts_to<close_atom, uint64_t>,
   caf::reacts_to<resend_atom>,
   caf::reacts_to<ingest_atom, ingest_actor>,
@@ -183,6 +191,8 @@ struct session_state {
   int64_t last_frame_ms = 0; // actor clock
   uint64_t timer_gen = 0;
   int64_t channel_ttl_ms = 0;
+  uint32_t api_attempt = 0;  // background calls failed in a row
+  std::function<void()> api_retry_action; // what retry_atom runs
   /// Batches out to the orderer (seq -> deadline, actor clock ms), and those
   /// that failed (offered again after retry_ms).
   std::map<uint64_t, int64_t> out;

@@ -122,6 +122,23 @@ struct session_fixture : test::live_fixture {
     return reason;
   }
 
+  size_t count_of(const std::string& kind) {
+    size_t n = 0;
+    for (auto& e : audit_copy())
+      n += e.event == kind;
+    return n;
+  }
+
+  // Whether the actor still runs (a down message within 100 ms says not).
+  bool alive(const caf::actor_addr& addr) {
+    caf::scoped_actor self{sys};
+    self->monitor(addr);
+    bool down = false;
+    self->receive([&](const caf::down_msg&) { down = true; },
+                  caf::after(std::chrono::milliseconds(100)) >> [] {});
+    return !down;
+  }
+
   std::vector<std::string> audit_kinds() {
     std::vector<std::string> out;
     for (auto& e : audit_copy())
@@ -357,24 +374,69 @@ BOOST_AUTO_TEST_CASE(a_killed_session_leaves_its_socket_streaming_to_the_next) {
   wait_down(second.address());
 }
 
-BOOST_AUTO_TEST_CASE(a_session_that_fails_mid_rollover_leaves_the_working_socket) {
+BOOST_AUTO_TEST_CASE(a_rollover_whose_calls_fail_keeps_streaming_and_tries_again) {
   auto inbox = std::make_shared<event_inbox>();
   auto sockets = std::make_shared<tenant_sockets>(ws);
-  auto s = spawn(settings(), inbox, sockets);
-  BOOST_REQUIRE(wait([&] { return received.size() >= 10; }));
-  // The rollover's new channel cannot be made: the session ends, retriable,
-  // but the socket that works is left streaming for the next session.
+  auto st = settings();
+  st.api_retry = {50ms, 2.0, 200ms};
+  auto s = spawn(st, inbox, sockets);
+  BOOST_REQUIRE(wait([&] { return received.size() >= 10 && !channels.empty(); }));
+  // The rollover's new channel cannot be made (503): the working socket
+  // streams on, the failure is audited, and the rollover is tried again.
   srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels","status":503,"count":1})");
   srv.inject(R"({"kind":"socket_closing","close_after_ms":60000})");
-  auto reason = wait_down(s.address());
-  BOOST_CHECK(code_of(reason) == errc::api_failed);
-  BOOST_CHECK_EQUAL(sockets->left(), 1u);
-  BOOST_CHECK_EQUAL(stats()["totals"]["sockets_open"].get<int>(), 1);
-  auto held = inbox->buffered_events();
-  BOOST_CHECK(probe::eventually([&] { return inbox->buffered_events() >= held + 10; }));
-  sockets->close_left(1000, "test over");
+  BOOST_REQUIRE(probe::eventually([&] { return count_of("api_retry") >= 1; }));
+  auto before = received.size();
+  BOOST_CHECK(wait([&] { return received.size() >= before + 10; }));
+  BOOST_REQUIRE(probe::eventually([&] { return count_of("rollover_finished") >= 1; }));
+  BOOST_CHECK(wait([&] { return channels.size() == 2; }));
+  // Never ended, never left a socket behind.
+  BOOST_CHECK(alive(s.address()));
+  BOOST_CHECK_EQUAL(sockets->left(), 0u);
   BOOST_CHECK(probe::eventually(
-    [&] { return stats()["totals"]["sockets_open"].get<int>() == 0; }));
+    [&] { return stats()["totals"]["sockets_open"].get<int>() == 1; }));
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  wait_down(s.address());
+}
+
+BOOST_AUTO_TEST_CASE(resubscribe_errors_keep_the_socket_streaming) {
+  // A drop, then two 503s on the background resubscribe of the channel the
+  // next session reconnects to: it streams on (the socket is not closed
+  // with events on it), and subscribes once the service answers.
+  auto first = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return !channels.empty(); }));
+  auto ch = channels.front();
+  caf::anon_send_exit(first, caf::exit_reason::user_shutdown);
+  wait_down(first.address());
+  srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels/","status":503,"count":2})");
+  auto st = settings();
+  st.resume = ch;
+  st.api_retry = {50ms, 2.0, 200ms};
+  auto already = received.size();
+  auto second = spawn(st);
+  BOOST_REQUIRE(probe::eventually([&] { return count_of("api_retry") >= 2; }));
+  BOOST_REQUIRE(probe::eventually([&] { return count_of("subscribed") >= 2; })); // first's, then this
+  BOOST_CHECK(wait([&] { return received.size() >= already + 10; }));
+  BOOST_CHECK(alive(second.address()));
+  BOOST_CHECK_EQUAL(stats()["channels"][ch.id]["socket_open"], true);
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  wait_down(second.address());
+}
+
+BOOST_AUTO_TEST_CASE(a_404_to_a_resubscribe_makes_a_new_channel_before_breaking) {
+  srv.reconfigure(R"({"channel_ttl_s": 1})"); // a resubscribe every 750 ms
+  auto st = settings();
+  st.api_retry = {50ms, 2.0, 200ms};
+  auto s = spawn(st);
+  BOOST_REQUIRE(probe::eventually([&] { return count_of("channel_extended") >= 1; }));
+  srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels/","status":404,"count":1})");
+  BOOST_REQUIRE(probe::eventually([&] { return count_of("channel_gone") >= 1; }));
+  BOOST_REQUIRE(probe::eventually([&] { return count_of("rollover_finished") >= 1; }));
+  BOOST_CHECK(wait([&] { return channels.size() >= 2; }));
+  BOOST_CHECK(alive(s.address()));
+  BOOST_CHECK_EQUAL(count_of("api_retry"), 0u);
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  wait_down(s.address());
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_session_closes_a_socket_still_being_set_up) {
