@@ -6,6 +6,8 @@
 #   make bench   the benchmarks (Release build), results as a table
 #   make chaos   the chaos test for ten minutes (CHAOS_SECONDS), with a table
 #                by actor kind; CHAOS_SEED replays a run's choices
+#   make fuzz    the libFuzzer targets (clang-14), FUZZ_SECONDS (60) each;
+#                fails on a crash (tests/fuzz/run.sh)
 
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
@@ -20,7 +22,7 @@ CTEST_FLAGS ?= --output-on-failure
 MAIN_FLAGS  ?= -O2 -g1 -DNDEBUG
 ASAN_FLAGS  ?= -O1 -g1 -DNDEBUG
 
-.PHONY: all deps build test test-main test-asan demo bench chaos clean
+.PHONY: all deps build test test-main test-asan demo bench chaos fuzz clean
 
 CHAOS_SECONDS ?= 600
 CHAOS_SEED    ?=
@@ -62,5 +64,12 @@ chaos: build
 	$(BUILD_DIR)/tests/gcstream_chaos --duration-s $(CHAOS_SECONDS) --phase-s 20 \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
+FUZZ_DIR     ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz: build
+	@bash scripts/install-deps.sh fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_DIR) $(BUILD_DIR)
+
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(BENCH_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(BENCH_DIR) $(FUZZ_DIR)

@@ -569,9 +569,26 @@ caf::expected<program_config> parse_config(const std::string& text,
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    return make_error(errc::bad_config,
-                      std::string{"the configuration is not valid JSON: "} + e.what());
+  } catch (const json::exception& e) {
+    // A syntax error, or a number too big for a double (out_of_range 406,
+    // found by the fuzzer: it ended `validate-config` with terminate).
+    // Where and what, but not nlohmann's "last read" excerpt: it is the
+    // file's own text, and a secret written inline by mistake (refused
+    // below, but only once the text parses) would reach stderr.
+    std::string why = e.what();
+    if (auto at = why.find("] "); why.rfind("[json.exception", 0) == 0 && at != std::string::npos)
+      why.erase(0, at + 2);
+    // "number overflow parsing '<the number>'": the number is the file's
+    // text too.
+    if (auto q = why.find(" '"); e.id == 406 && q != std::string::npos)
+      why.erase(q);
+    if (auto lr = why.find("; last read: '"); lr != std::string::npos) {
+      auto expected = why.rfind("'; expected ");
+      why.erase(lr, expected != std::string::npos && expected > lr
+                      ? expected + 1 - lr
+                      : std::string::npos);
+    }
+    return make_error(errc::bad_config, "the configuration is not valid JSON: " + why);
   }
   checker c{env, base_dir};
   program_config out;

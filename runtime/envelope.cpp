@@ -163,6 +163,16 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
   out.error.clear();
   out.ts_ms = arrival_ms;
   out.ts_from_event = false;
+  // Strict JSON first, for every frame. An event goes to sinks whole, so
+  // all of it must be valid (a missing final brace, `tru` in a field nobody
+  // reads, garbage after the document: On-Demand checks only what it
+  // reads). And On-Demand must never see a broken document: looking fields
+  // up out of order in one (`"a":","b":7:5`) breaks what it assumes of the
+  // structure it walked (SIMDJSON_ASSUME in find_field_unordered_raw,
+  // undefined behaviour without NDEBUG's assert; found by the fuzzer).
+  if (auto f = check_json(data, size); f != json_fault::ok)
+    return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")",
+                     sj::SUCCESS);
   od::document doc;
   if (auto err = parser_.iterate(data, size, capacity).get(doc))
     return malformed(out, "not a JSON document", err);
@@ -245,12 +255,6 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
         out.id = token_of(v);
     }
   }
-  // On-Demand checked what it read; an event goes to sinks whole, so the
-  // rest must be valid JSON too (a missing final brace, `tru` in a field
-  // nobody reads, garbage after the document).
-  if (auto f = check_json(data, size); f != json_fault::ok)
-    return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")",
-                     sj::SUCCESS);
   return out.kind = frame_kind::event;
 }
 

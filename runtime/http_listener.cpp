@@ -44,6 +44,13 @@ bool http_listener::parse_request_line(const std::string& head, std::string& met
   path = line.substr(sp1 + 1, sp2 - sp1 - 1);
   if (path[0] != '/')
     return false;
+  // No control character, NUL or DEL in a target (found by the fuzzer:
+  // "GET /h\x01\0... HTTP/1.0" was taken).
+  if (!std::all_of(path.begin(), path.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return c > 0x20 && c != 0x7f;
+      }))
+    return false;
   if (line.compare(sp2 + 1, 5, "HTTP/") != 0)
     return false;
   if (auto q = path.find('?'); q != std::string::npos)

@@ -16,6 +16,10 @@ packages=(
   libssl-dev openssl
   curl
 )
+# `install-deps.sh fuzz` (make fuzz) adds clang-14 with libFuzzer.
+if [ "${1:-}" = "fuzz" ]; then
+  packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

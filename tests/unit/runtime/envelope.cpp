@@ -212,6 +212,22 @@ BOOST_AUTO_TEST_CASE(malformed_frames_say_why) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_broken_document_never_reaches_on_demand) {
+  // Found by the fuzzer (tests/fuzz/corpus/envelope/): a string that ends
+  // early leaves `"melationId":76:53...` where a field should be; looking
+  // fields up out of order in it broke an assumption inside simdjson.
+  auto frame = std::string{R"({"topicName":"v2.users.6-000000000031.presence","version":"2",)"}
+               + R"("eventBody":{"id":"6d2c","presenceDenifition":{"id":"x","systemPresence":)"
+               + R"("Available"},"modifiedDate":","melationId":76:53.123Z"},"melationId":"3f0a-1"}})";
+  BOOST_CHECK(parse(frame) == frame_kind::malformed);
+  BOOST_CHECK_NE(env.error.find("not valid JSON"), std::string::npos);
+  // Heartbeats and system messages are checked as strictly.
+  BOOST_CHECK(parse(R"({"topicName":"channel.metadata","eventBody":{"message":"WebSocket Heartbeat"})")
+              == frame_kind::malformed);
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.socket_closing","eventBody":{}} x)")
+              == frame_kind::malformed);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_utf8_anywhere_is_malformed) {
   // The bad byte sits in a field the parser never reads: simdjson's first
   // stage still refuses it, so websocketpp need not check UTF-8 too.
