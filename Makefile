@@ -6,6 +6,8 @@
 #   make bench   the benchmarks (Release build), results as a table
 #   make chaos   the chaos test for ten minutes (CHAOS_SECONDS), with a table
 #                by actor kind; CHAOS_SEED replays a run's choices
+#   make tsan    the unit tests under ThreadSanitizer (the integration tests
+#                need a CAF built with it: README, "ThreadSanitizer")
 #   make fuzz    the libFuzzer targets (clang-14), FUZZ_SECONDS (60) each;
 #                fails on a crash (tests/fuzz/run.sh)
 
@@ -22,7 +24,7 @@ CTEST_FLAGS ?= --output-on-failure
 MAIN_FLAGS  ?= -O2 -g1 -DNDEBUG
 ASAN_FLAGS  ?= -O1 -g1 -DNDEBUG
 
-.PHONY: all deps build test test-main test-asan demo bench chaos fuzz clean
+.PHONY: all deps build test test-main test-asan demo bench chaos fuzz tsan clean
 
 CHAOS_SECONDS ?= 600
 CHAOS_SEED    ?=
@@ -64,6 +66,15 @@ chaos: build
 	$(BUILD_DIR)/tests/gcstream_chaos --duration-s $(CHAOS_SECONDS) --phase-s 20 \
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
+TSAN_DIR     ?= build-tsan
+
+tsan: deps
+	$(CMAKE) -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$(ASAN_FLAGS)" -DGCSTREAM_TSAN=ON \
+	  -DGCSTREAM_BUILD_BENCH=OFF -DGCSTREAM_BUILD_EXAMPLES=OFF
+	$(CMAKE) --build $(TSAN_DIR) --target gcstream_unit_tests
+	cd $(TSAN_DIR) && ctest $(CTEST_FLAGS) -R '^unit$$'
+
 FUZZ_DIR     ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
@@ -72,4 +83,4 @@ fuzz: build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_DIR) $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(BENCH_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(BENCH_DIR) $(FUZZ_DIR) $(TSAN_DIR)
