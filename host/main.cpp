@@ -130,7 +130,11 @@ int cmd_run(program_config cfg) {
   // /metrics) and the others go on.
   std::mutex failed_mtx;
   std::vector<std::pair<std::string, std::string>> failed;
-  cfg.runtime.on_tenant_failed = [&](const std::string& id, const std::string& why) {
+  cfg.runtime.on_tenant_failed = [&](const std::string& id, const std::string& reason) {
+    // The reason may name the tenant already ("tenant acme: ...").
+    auto why = reason;
+    if (auto named = "tenant " + id + ": "; why.rfind(named, 0) == 0)
+      why.erase(0, named.size());
     std::string line = "gcstream: tenant " + id + " failed: " + why + "\n";
     std::fputs(line.c_str(), stderr);
     std::lock_guard<std::mutex> g{failed_mtx};
