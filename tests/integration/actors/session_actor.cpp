@@ -15,6 +15,7 @@
 
 #include "actors/token_actor.hpp"
 #include "messages/errors.hpp"
+#include "runtime/redact.hpp"
 #include "tests/support/live_fixture.hpp"
 
 using namespace gcstream;
@@ -439,6 +440,49 @@ BOOST_AUTO_TEST_CASE(a_404_to_a_resubscribe_makes_a_new_channel_before_breaking)
   BOOST_CHECK_EQUAL(count_of("api_retry"), 0u);
   caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   wait_down(s.address());
+}
+
+BOOST_AUTO_TEST_CASE(the_audit_names_channels_by_hash_and_quotes_no_frame_unless_asked) {
+  auto check_malformed = [&](bool excerpts) {
+    auto st = settings();
+    st.frame_excerpts = excerpts;
+    size_t opened = 0;
+    {
+      std::lock_guard<std::mutex> g{m};
+      opened = channels.size();
+    }
+    auto s = spawn(st);
+    BOOST_REQUIRE(wait([&] { return channels.size() > opened; }));
+    auto already = count_of("malformed_frame");
+    // (The emulator may register the socket a moment after the client saw
+    // it open.)
+    BOOST_REQUIRE(probe::eventually([&] {
+      return srv.inject(R"({"kind":"malformed","variant":"invalid_json","count":1,"topic":"v2.users.u9.presence"})")
+        .empty();
+    }));
+    BOOST_REQUIRE(probe::eventually([&] { return count_of("malformed_frame") > already; }));
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    wait_down(s.address());
+    audit_event last;
+    for (auto& e : audit_copy())
+      if (e.event == "malformed_frame")
+        last = e;
+    std::map<std::string, std::string> f(last.fields.begin(), last.fields.end());
+    BOOST_CHECK(f.count("error") == 1 && f.count("size") == 1 && f.count("topic") == 1);
+    BOOST_CHECK_EQUAL(f.count("excerpt"), excerpts ? 1u : 0u);
+  };
+  check_malformed(false);
+  check_malformed(true);
+  // No channel id anywhere in the audit: its hash only.
+  BOOST_REQUIRE(!channels.empty());
+  bool tagged = false;
+  for (auto& e : audit_copy())
+    for (auto& [k, v] : e.fields) {
+      for (auto& ch : channels)
+        BOOST_CHECK_MESSAGE(v.find(ch.id) == std::string::npos, e.event << "." << k);
+      tagged = tagged || v == channel_tag(channels.front().id);
+    }
+  BOOST_CHECK(tagged);
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_session_closes_a_socket_still_being_set_up) {
