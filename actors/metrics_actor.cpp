@@ -155,7 +155,7 @@ void on_audit(metrics_pointer self, const audit_event& e) {
       "server_closed", "replaced", "server_error", "dropped"};
     auto reason = field(e, "reason");
     ++m.disconnects[known.count(reason) != 0 ? reason : "other"];
-    if (reason == "oversized" || field(e, "local_code") == "1009")
+    if (reason == "oversized")
       ++m.oversized_frames;
     if (field(e, "was_open") != "false" && st.open_sockets > 0)
       --st.open_sockets;

@@ -117,7 +117,6 @@ BOOST_AUTO_TEST_CASE(a_refused_tenant_among_good_ones_stays_failed_and_visible) 
   for (auto& r : hook.received())
     BOOST_TEST_MESSAGE("webhook: " << r.body);
   // The good one streams on.
-  auto before = rt->metrics();
   BOOST_CHECK(probe::eventually([&] {
     for (auto& t : rt->metrics())
       if (t.tenant == "acme" && t.orderer.received > 0)
