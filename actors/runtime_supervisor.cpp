@@ -42,13 +42,15 @@ void report(pointer self, const std::string& tenant, std::string event,
   audit(self->state.pc->audit, tenant, std::move(event), std::move(f));
 }
 
-// The permits the tenants hold now: one per live session.
+// The permits the tenants hold now: one per live channel, as their books
+// say (actors/channel_permits.hpp).
 std::vector<limiter_hold> holdings(const process_core& pc) {
   std::vector<limiter_hold> out;
   std::lock_guard<std::mutex> g{pc.mtx};
   for (auto& [id, core] : pc.tenants)
-    if (!core->done() && core->handles().session)
-      out.push_back(limiter_hold{core->cfg.limiter_key, core->holder()});
+    if (!core->done() && core->permits)
+      for (auto& h : core->permits->held())
+        out.push_back(limiter_hold{core->permits->key(), h});
   return out;
 }
 
@@ -162,13 +164,17 @@ void respawn(pointer self, const std::string& kind, const std::string& id) {
   auto& st = self->state;
   if (kind == "limiter" && !st.limiter) {
     spawn_limiter(self);
-    // The tenants hear of it: a permit asked for and not granted is asked
-    // for again.
+    // The permits asked for and not granted are asked for again (on behalf
+    // of whoever asked: a supervisor, a session's rollover), and the
+    // supervisors hear of it.
     auto lim = st.pc->limiter->get();
     std::lock_guard<std::mutex> g{st.pc->mtx};
-    for (auto& [tid, core] : st.pc->tenants)
+    for (auto& [tid, core] : st.pc->tenants) {
+      if (core->permits)
+        core->permits->ask_again_all();
       if (auto sup = core->handles().supervisor)
         self->send(caf::actor_cast<supervisor_actor>(sup), limiter_atom::value, lim);
+    }
   } else if (kind == "audit" && !st.audit_log) {
     spawn_audit_log(self);
   } else if (kind == "supervisor") {

@@ -29,17 +29,40 @@ std::string prefix(session_pointer self) {
 
 // -- ending -----------------------------------------------------------------
 
+// Gives back the permits of a session that ends: those held for no socket,
+// and the one a rollover waits for.
+void release_spare(session_links& book, const session_deps& deps) {
+  if (deps.permits) {
+    for (auto& p : book.spare)
+      deps.permits->release(p);
+    deps.permits->release(book.asked);
+  }
+  book.spare.clear();
+  book.asked.clear();
+}
+
+// Closes a socket of the session's book now, and gives its permit back.
+void close_entry(const session_links::entry& l, const session_deps& deps,
+                 const std::string& why) {
+  if (deps.ws)
+    deps.ws->close(l.conn, 1000, why);
+  if (deps.permits)
+    deps.permits->release(l.permit);
+}
+
 // What happens to the sockets when a session ends unasked: a good open one
-// goes on feeding the inbox until the next session replaces it; the others
-// are closed. (Also run from the exit hook of a crashed session.)
+// goes on feeding the inbox until the next session replaces it (with its
+// channel's permit); the others are closed. (Also run from the exit hook of
+// a crashed session.)
 void leave_links(session_links& book, const session_deps& deps) {
   for (auto& [id, l] : book.by_link) {
     if (l.open && !l.dead && deps.sockets)
-      deps.sockets->leave(l.conn);
-    else if (deps.ws)
-      deps.ws->close(l.conn, 1000, "session ending");
+      deps.sockets->leave(l.conn, l.permit);
+    else
+      close_entry(l, deps, "session ending");
   }
   book.by_link.clear();
+  release_spare(book, deps);
 }
 
 // Ends the session with `err`: its sockets are left or closed (see above),
@@ -51,9 +74,10 @@ void finish(session_pointer self, caf::error err) {
   st.closing = true;
   st.book->handled = true;
   if (st.stopping) {
-    for (auto& [id, l] : st.links)
-      st.deps.ws->close(l.conn, 1000, "tenant stopping");
+    for (auto& [id, l] : st.book->by_link)
+      close_entry(l, st.deps, "tenant stopping");
     st.book->by_link.clear();
+    release_spare(*st.book, st.deps);
   } else {
     leave_links(*st.book, st.deps);
   }
@@ -346,7 +370,13 @@ void connect(session_pointer self, const channel_info& ch) {
     return;
   }
   st.links[link_id] = session_state::link{*conn, ch, false, false};
-  st.book->by_link[link_id] = session_links::entry{*conn, false, false};
+  // The socket holds its channel's permit from now on.
+  std::string permit;
+  if (!st.book->spare.empty()) {
+    permit = std::move(st.book->spare.back());
+    st.book->spare.pop_back();
+  }
+  st.book->by_link[link_id] = session_links::entry{*conn, false, false, std::move(permit)};
   if (st.current == 0)
     st.current = link_id;
   else
@@ -386,8 +416,17 @@ void schedule_resubscribe(session_pointer self) {
 // session ends (retriable) as it would have anyway.
 void rollover(session_pointer self, const std::string& why) {
   auto& st = self->state;
-  if (st.rolling_to != 0 || st.closing || st.stopping)
+  if (st.rolling_to != 0 || st.closing || st.stopping || !st.book->asked.empty())
     return;
+  // The new channel needs a permit of its own while the old one lives: it
+  // waits for one (the old socket streams on meanwhile).
+  if (st.deps.permits && !st.cfg.permit.empty() && st.book->spare.empty()
+      && st.current != 0) {
+    st.rollover_why = why;
+    st.book->asked = st.deps.permits->ask(caf::actor_cast<caf::actor>(self));
+    report(self, "rollover_permit_asked", {{"reason", why}});
+    return;
+  }
   report(self, "rollover_started", {{"reason", why}});
   st.rolling_to = ~uint64_t{0}; // reserved until the new link exists
   create_channel(
@@ -407,6 +446,39 @@ void rollover(session_pointer self, const std::string& why) {
       background_failed(self, "rollover", err, status,
                         [=] { rollover(self, why); });
     });
+}
+
+// A permit the session asked for arrived.
+void on_granted(session_pointer self, const std::string& holder) {
+  auto& st = self->state;
+  if (!st.deps.permits)
+    return;
+  bool wanted = holder == st.book->asked;
+  if (!st.deps.permits->granted(holder))
+    return; // released meanwhile, or a second answer
+  if (!wanted || st.closing || st.stopping) {
+    st.deps.permits->release(holder);
+    return;
+  }
+  st.book->asked.clear();
+  st.book->spare.push_back(holder);
+  rollover(self, st.rollover_why);
+}
+
+// Gives back the permits the session holds beyond its need: one per socket,
+// and one for the channel being made (none once it ends or stops).
+void trim_permits(session_pointer self) {
+  auto& st = self->state;
+  auto& book = *st.book;
+  size_t wanted = 0;
+  if (!st.closing && !st.stopping)
+    wanted = std::max<size_t>(1, book.by_link.size()
+                                   + (st.rolling_to == ~uint64_t{0} ? 1 : 0));
+  while (!book.spare.empty() && book.by_link.size() + book.spare.size() > wanted) {
+    if (st.deps.permits)
+      st.deps.permits->release(book.spare.back());
+    book.spare.pop_back();
+  }
 }
 
 // Subscribes the channel of the socket in use again (it extends the
@@ -517,7 +589,13 @@ void on_closed(session_pointer self, uint64_t link_id, const ws_close_report& r)
     return;
   auto ch = it->second.channel;
   st.links.erase(it);
-  st.book->by_link.erase(link_id);
+  if (auto e = st.book->by_link.find(link_id); e != st.book->by_link.end()) {
+    // The socket is gone: its channel's permit may serve the next one.
+    if (!e->second.permit.empty())
+      st.book->spare.push_back(std::move(e->second.permit));
+    st.book->by_link.erase(e);
+  }
+  trim_permits(self);
   std::string how = "remote " + std::to_string(r.remote_code)
                     + (r.remote_reason.empty() ? "" : " " + r.remote_reason)
                     + (r.local_code ? ", local " + std::to_string(r.local_code) : "")
@@ -526,6 +604,15 @@ void on_closed(session_pointer self, uint64_t link_id, const ws_close_report& r)
     return; // the old socket of a rollover, or our own end
   if (link_id != st.current && link_id != st.rolling_to)
     return; // an old socket the service closed first
+  if (link_id == st.current && !st.book->asked.empty()) {
+    // A rollover waited for a permit: this socket's will do.
+    if (st.deps.permits)
+      st.deps.permits->release(st.book->asked);
+    st.book->asked.clear();
+    st.current = 0;
+    rollover(self, st.rollover_why);
+    return;
+  }
   if (link_id == st.current && st.rolling_to != 0) {
     // The old socket went before the new one opened: wait for the new
     // one (the gap is measured downstream).
@@ -698,6 +785,7 @@ void stop(session_pointer self, caf::timespan deadline) {
     st.deps.ws->close(l.conn, 1000, "tenant stopping");
   if (st.deps.sockets)
     st.deps.sockets->close_left(1000, "tenant stopping");
+  release_spare(*st.book, st.deps); // (the sockets' go as they close)
   self->delayed_send(self, deadline, timeout_atom::value);
   drain(self);
   maybe_end_stop(self);
@@ -712,6 +800,8 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
   st.cfg = std::move(cfg);
   st.deps = std::move(deps);
   st.book = std::make_shared<session_links>();
+  if (!st.cfg.permit.empty())
+    st.book->spare.push_back(st.cfg.permit); // the first channel's
   // An exit message: a shutdown closes the sockets (nobody comes after
   // this session); any other reason ends it as a failure would. A kill or an
   // exception cannot be trapped: the exit hook below leaves its good sockets
@@ -824,6 +914,9 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
     },
     [=](stop_atom, caf::timespan deadline) { stop(self, deadline); },
     [=](expire_atom) { check_ingest_deadlines(self); },
+    [=](granted_atom, const std::string&, const std::string& holder) {
+      on_granted(self, holder);
+    },
     [=](timeout_atom) {
       // The stop's deadline: what is still in the inbox stays there (and is
       // counted by the supervisor).

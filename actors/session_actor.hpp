@@ -62,6 +62,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_util.hpp"
+#include "actors/channel_permits.hpp"
 #include "messages/session.hpp"
 #include "messages/token.hpp"
 #include "runtime/envelope.hpp"
@@ -111,6 +112,12 @@ struct session_settings {
   /// Only hand what the inbox holds to the orderer, then end (a stopping
   /// tenant with no session left).
   bool drain_only = false;
+  /// The connection limiter's permit for the first channel, granted to the
+  /// supervisor ("" when channels are not counted). The session holds one
+  /// permit per live channel: a rollover asks for a second before it makes
+  /// its new channel, and a socket's permit goes back when it has closed
+  /// (or goes with it to the next session: runtime/tenant_sockets.hpp).
+  std::string permit;
 };
 
 /// The typed interface of a session.
@@ -132,7 +139,8 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<adopt_atom, channel_listener>,
   caf::reacts_to<stop_atom, caf::timespan>,
   caf::reacts_to<timeout_atom>,
-  caf::reacts_to<expire_atom>>;
+  caf::reacts_to<expire_atom>,
+  caf::reacts_to<granted_atom, std::string, std::string>>;
 
 /// What a session shares with the rest of its tenant and process.
 struct session_deps {
@@ -148,6 +156,8 @@ struct session_deps {
   std::shared_ptr<event_budget> budget;
   /// Where sockets left behind go (may be null: they are closed).
   std::shared_ptr<tenant_sockets> sockets;
+  /// The tenant's limiter permits (may be null: channels are not counted).
+  std::shared_ptr<channel_permits> permits;
 };
 
 /// The session's sockets, as its exit hook needs them (it outlives the
@@ -157,8 +167,13 @@ struct session_links {
     uint64_t conn = 0;
     bool open = false;
     bool dead = false; // known broken: not worth leaving to a successor
+    std::string permit; // the limiter's permit of its channel
   };
   std::map<uint64_t, entry> by_link;
+  /// Permits held for no socket yet (the first channel's, a rollover's).
+  std::vector<std::string> spare;
+  /// The permit a rollover waits for ("" when none).
+  std::string asked;
   bool handled = false; // the session ended them itself
 };
 
@@ -184,6 +199,7 @@ struct session_state {
   std::shared_ptr<session_links> book;
   uint64_t current = 0;      // link id of the socket in use
   uint64_t rolling_to = 0;   // link id of the rollover's new socket
+  std::string rollover_why;  // the reason of the rollover waiting for a permit
   bool closing = false;      // the session is ending
   bool resuming = false;     // connecting to an earlier session's channel
   bool stopping = false;     // the tenant stops: drain, then end

@@ -29,6 +29,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/actor_util.hpp"
+#include "actors/channel_permits.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/orderer_actor.hpp"
 #include "actors/token_actor.hpp"
@@ -66,24 +67,6 @@ struct supervisor_settings {
   std::chrono::milliseconds drain_timeout{5000};
 };
 
-/// The process's connection limiter of the moment (the runtime's supervisor
-/// replaces it when it dies). Thread-safe.
-class limiter_ref {
-public:
-  limiter_actor get() const {
-    std::lock_guard<std::mutex> g{mtx_};
-    return handle_;
-  }
-  void set(limiter_actor h) {
-    std::lock_guard<std::mutex> g{mtx_};
-    handle_ = std::move(h);
-  }
-
-private:
-  mutable std::mutex mtx_;
-  limiter_actor handle_;
-};
-
 /// What a new session starts from.
 struct session_start {
   channel_info resume;
@@ -91,6 +74,8 @@ struct session_start {
   ingest_actor ingest;
   channel_listener listener;
   bool drain_only = false;
+  /// The limiter's permit for the session's first channel ("": none).
+  std::string permit;
 };
 
 /// The tenant's actors now (null where none lives).
@@ -113,9 +98,10 @@ struct supervisor_keep {
   restart_tracker token_crashes;
   restart_tracker orderer_crashes;
   restart_tracker metrics_crashes;
-  /// The limiter's permit for the session: granted, or asked for.
-  bool holding_permit = false;
-  bool waiting_permit = false;
+  /// The limiter's permit asked for the next session's channel ("" when
+  /// none is waited for). Once granted it is the session's
+  /// (actors/channel_permits.hpp).
+  std::string permit_wait;
   /// Stopping (asked to, or failing): drain, then end.
   bool stopping = false;
   bool failed = false;
@@ -159,6 +145,8 @@ public:
   audit_ref audit;
   std::shared_ptr<tenant_sockets> sockets;  // may be null
   std::shared_ptr<limiter_ref> limiter;
+  /// The tenant's permits, one per live channel (null: not limited).
+  std::shared_ptr<channel_permits> permits;
   token_factory make_token;
   session_factory make_session;
   metrics_factory make_metrics;             // may be empty
@@ -185,8 +173,6 @@ public:
   bool done() const;
   /// Waits until done(), at most `timeout`.
   bool wait_done(std::chrono::milliseconds timeout) const;
-  /// The permit holder name of the session ("<id>/0").
-  std::string holder() const { return id + "/0"; }
 
 private:
   mutable std::mutex mtx_;

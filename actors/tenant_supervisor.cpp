@@ -109,10 +109,12 @@ void spawn_metrics(supervisor_pointer self) {
   publish(self);
 }
 
-void spawn_session(supervisor_pointer self, bool drain_only) {
+void spawn_session(supervisor_pointer self, bool drain_only,
+                   std::string permit = {}) {
   auto& core = *self->state.core;
   auto& k = core.sup;
   session_start s;
+  s.permit = std::move(permit);
   s.resume = drain_only ? channel_info{} : k.last_channel;
   s.token = caf::actor_cast<token_actor>(k.live.token);
   s.ingest = ingest_of(self);
@@ -131,24 +133,29 @@ void spawn_session(supervisor_pointer self, bool drain_only) {
 }
 
 // -- the session's permit -----------------------------------------------------
+//
+// One permit per live channel (actors/channel_permits.hpp): the supervisor
+// asks for the first channel's, and a granted one becomes the session's,
+// which gives it back when its socket is gone (or leaves it with a socket
+// to the next session).
 
 void ask_permit(supervisor_pointer self) {
   auto& core = *self->state.core;
   auto& k = core.sup;
-  k.waiting_permit = true;
-  if (auto lim = core.limiter ? core.limiter->get() : limiter_actor{})
-    self->send(lim, acquire_atom::value, core.cfg.limiter_key, core.holder());
-  // else: the limiter restarts; its limiter_atom makes us ask again
+  auto me = caf::actor_cast<caf::actor>(self);
+  if (k.permit_wait.empty())
+    k.permit_wait = core.permits->ask(me);
+  else
+    core.permits->ask_again(k.permit_wait, me); // a restarted supervisor
 }
 
 void release_permit(supervisor_pointer self) {
   auto& core = *self->state.core;
   auto& k = core.sup;
-  if (!k.holding_permit && !k.waiting_permit)
+  if (k.permit_wait.empty())
     return;
-  k.holding_permit = k.waiting_permit = false;
-  if (auto lim = core.limiter ? core.limiter->get() : limiter_actor{})
-    self->send(lim, release_atom::value, core.cfg.limiter_key, core.holder());
+  core.permits->release(k.permit_wait);
+  k.permit_wait.clear();
 }
 
 // -- starting sessions ---------------------------------------------------------
@@ -175,7 +182,7 @@ void schedule_restart(supervisor_pointer self, const std::string& why,
 void launch(supervisor_pointer self) {
   auto& core = *self->state.core;
   auto& k = core.sup;
-  if (k.stopping || k.live.session || k.waiting_permit)
+  if (k.stopping || k.live.session || !k.permit_wait.empty())
     return;
   auto threshold = caf::timespan{core.cfg.token_threshold};
   auto token = caf::actor_cast<token_actor>(k.live.token);
@@ -204,17 +211,21 @@ void launch(supervisor_pointer self) {
 void on_granted(supervisor_pointer self, const std::string& holder) {
   auto& core = *self->state.core;
   auto& k = core.sup;
-  if (holder != core.holder())
-    return;
-  bool wanted = k.waiting_permit && !k.stopping && !k.live.session;
-  k.waiting_permit = false;
-  k.holding_permit = true;
-  if (!wanted) {
-    if (!k.live.session)
-      release_permit(self); // nobody needs it any more
+  if (holder != k.permit_wait) {
+    // Not the one waited for (any more): a grant that crossed a release.
+    if (!core.permits->granted(holder))
+      return;
+    core.permits->release(holder);
     return;
   }
-  spawn_session(self, false);
+  k.permit_wait.clear();
+  if (!core.permits->granted(holder))
+    return; // held already: this is a second answer
+  if (k.stopping || k.live.session) {
+    core.permits->release(holder); // nobody needs it any more
+    return;
+  }
+  spawn_session(self, false, holder);
 }
 
 // -- children that end ---------------------------------------------------------
@@ -339,6 +350,7 @@ void complete_stop(supervisor_pointer self) {
   release_permit(self);
   if (core.sockets)
     core.sockets->close_left(1000, "tenant stopped");
+  core.permits->release_all(); // no channel of the tenant is left
   if (k.live.token) {
     self->demonitor(k.live.token.address());
     self->send_exit(k.live.token, caf::exit_reason::user_shutdown);
@@ -442,6 +454,9 @@ void start(supervisor_pointer self) {
   auto& k = core.sup;
   if (!k.started) {
     k.started = true;
+    if (!core.permits) // (tests build cores by hand)
+      core.permits = std::make_shared<channel_permits>(core.id, core.cfg.limiter_key,
+                                                       core.limiter);
     k.rng.seed(core.cfg.seed != 0 ? core.cfg.seed : std::random_device{}());
     k.status.tenant = core.id;
     k.status.state = "starting";
@@ -481,7 +496,7 @@ void start(supervisor_pointer self) {
     return;
   }
   if (!k.live.session) {
-    if (k.waiting_permit)
+    if (!k.permit_wait.empty())
       ask_permit(self);
     else
       launch(self);
@@ -515,7 +530,7 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
     [=](limiter_atom, const limiter_actor&) {
       // A new limiter: it knows the permits the tenants hold; a permit
       // asked for and not yet granted is asked for again.
-      if (keep_of(self).waiting_permit)
+      if (!keep_of(self).permit_wait.empty())
         ask_permit(self);
     },
     [=](status_atom) { return keep_of(self).status; },

@@ -282,6 +282,8 @@ http_response model::create_channel(const std::string& client,
     };
     auto victim = *std::min_element(own.begin(), own.end(), older);
     ++channels_evicted_;
+    if (victim->socket != 0)
+      ++live_channels_evicted_; // a client lost a streaming socket to it
     remove_channel(victim->id, 1000, "channel removed: channel limit reached");
   }
   channel ch;
@@ -952,6 +954,7 @@ std::string model::stats_json(const instant& now) const {
                           {"malformed_sent", malformed_sent_},
                           {"channels", channels_.size()},
                           {"channels_evicted", channels_evicted_},
+                          {"live_channels_evicted", live_channels_evicted_},
                           {"channels_expired", channels_expired_},
                           {"sockets_open", sockets_.size()},
                           {"sockets_accepted", sockets_accepted_},

@@ -246,6 +246,7 @@ private:
   std::map<std::string, uint64_t> token_requests_by_client_;
   std::map<std::string, std::map<std::string, uint64_t>> http_by_route_;
   uint64_t channels_evicted_ = 0;
+  uint64_t live_channels_evicted_ = 0; // evicted with a socket open
   uint64_t channels_expired_ = 0;
   uint64_t sockets_accepted_ = 0;
   uint64_t sockets_refused_ = 0;

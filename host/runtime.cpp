@@ -168,8 +168,11 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   }
   core->token = std::make_shared<token_keep>();
   core->metrics = std::make_shared<metrics_keep>(c.id);
-  core->sockets = std::make_shared<tenant_sockets>(ws_);
   core->limiter = pc_->limiter;
+  core->permits = std::make_shared<channel_permits>(c.id, c.supervisor.limiter_key,
+                                                    pc_->limiter);
+  core->sockets = std::make_shared<tenant_sockets>(
+    ws_, [permits = core->permits](const std::string& p) { permits->release(p); });
   core->heartbeat_timeout_ms = c.session.heartbeat_timeout.count();
   core->on_failed = cfg_.on_tenant_failed;
   // Reading stops and starts again with the budget; both are audited.
@@ -191,12 +194,13 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
     return sys.spawn(token_actor_impl, tc, http, core->audit, core->token);
   };
   session_deps deps{token_actor{}, http, ws_, ingest_actor{}, core->inbox, {},
-                    core->audit, core->budget, core->sockets};
+                    core->audit, core->budget, core->sockets, core->permits};
   core->make_session = [deps, scfg = c.session](caf::actor_system& sys,
                                                  const session_start& s) {
     auto cfg = scfg;
     cfg.resume = s.resume;
     cfg.drain_only = s.drain_only;
+    cfg.permit = s.permit;
     auto d = deps;
     d.token = s.token;
     d.ingest = s.ingest;
@@ -342,7 +346,7 @@ stop_report runtime::stop_tenants(std::vector<std::shared_ptr<tenant_core>> core
     if (st.state == "failed")
       out.failed.push_back(core->id);
     if (auto lim = pc_->limiter->get())
-      caf::anon_send(lim, forget_atom::value, core->holder());
+      caf::anon_send(lim, forget_atom::value, core->id + "/");
   }
   return out;
 }

@@ -13,9 +13,14 @@
 // tenant that stops closes whatever is left. So a socket is never left
 // streaming unowned.
 //
+// A socket left keeps its channel's permit of the connection limiter (one per
+// live channel: actors/channel_permits.hpp) until it is closed here; then
+// the permit goes back through `release`.
+//
 // Thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,10 +32,14 @@ namespace gcstream {
 
 class tenant_sockets {
 public:
-  explicit tenant_sockets(std::shared_ptr<ws_transport> ws) : ws_(std::move(ws)) {}
+  /// `release` gives a closed socket's permit back (may be empty).
+  explicit tenant_sockets(std::shared_ptr<ws_transport> ws,
+                          std::function<void(const std::string&)> release = {})
+    : ws_(std::move(ws)), release_(std::move(release)) {}
 
-  /// Leaves an open socket to the next session.
-  void leave(uint64_t conn);
+  /// Leaves an open socket, and the permit of its channel ("" for none), to
+  /// the next session.
+  void leave(uint64_t conn, std::string permit = {});
 
   /// Closes every socket left (a close handshake).
   void close_left(uint16_t code, const std::string& reason);
@@ -43,7 +52,8 @@ public:
 private:
   std::shared_ptr<ws_transport> ws_;
   mutable std::mutex mtx_;
-  std::vector<uint64_t> left_;
+  std::function<void(const std::string&)> release_;
+  std::vector<std::pair<uint64_t, std::string>> left_;
 };
 
 } // namespace gcstream

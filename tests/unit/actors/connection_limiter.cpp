@@ -1,4 +1,5 @@
 #include "actors/connection_limiter.hpp"
+#include "actors/channel_permits.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -115,3 +116,57 @@ BOOST_AUTO_TEST_CASE(paces_connects_to_the_rate) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The tenant side: channel_permits names one permit per channel and keeps
+// the book a new limiter starts from.
+BOOST_FIXTURE_TEST_CASE(a_tenants_permits_count_channels_and_survive_a_new_limiter,
+                        limiter_fixture) {
+  start({2, 1000});
+  auto ref = std::make_shared<limiter_ref>();
+  ref->set(limiter);
+  channel_permits a{"a", "k", ref};
+  // An asker that records grants and tells the book, as a session does.
+  auto asker = sys.spawn([&](caf::event_based_actor*) -> caf::behavior {
+    return {[&](granted_atom, const std::string&, const std::string& h) {
+      if (a.granted(h))
+        granted.push_back(h);
+    }};
+  });
+  clients.push_back(asker);
+  auto first = a.ask(asker);
+  auto second = a.ask(asker); // a rollover's second channel
+  auto third = a.ask(asker);  // past the limit: waits
+  sched.run();
+  BOOST_CHECK((granted == std::vector<std::string>{first, second}));
+  BOOST_CHECK_EQUAL(a.held_count(), 2u);
+  BOOST_CHECK_EQUAL(a.waiting_count(), 1u);
+  // The limiter dies; a new one starts from the book and is asked again.
+  caf::anon_send_exit(limiter, caf::exit_reason::kill);
+  sched.run();
+  std::vector<limiter_hold> held;
+  for (auto& h : a.held())
+    held.push_back({a.key(), h});
+  start({2, 1000}, held);
+  ref->set(limiter);
+  a.ask_again_all();
+  sched.run();
+  BOOST_CHECK_EQUAL(granted.size(), 2u); // still full: nothing double-granted
+  // The old socket closes: its permit serves the waiting channel.
+  a.release(first);
+  sched.run();
+  BOOST_CHECK((granted == std::vector<std::string>{first, second, third}));
+  // A permit released while its grant was on the way is given back.
+  a.release(second);
+  auto fourth = a.ask(asker);
+  a.release(fourth);
+  sched.run();
+  BOOST_CHECK_EQUAL(granted.size(), 3u);
+  BOOST_CHECK_EQUAL(a.held_count(), 1u);
+  a.release_all();
+  sched.run();
+  BOOST_CHECK_EQUAL(a.held_count() + a.waiting_count(), 0u);
+  // Everything went back: another tenant gets both permits.
+  ask("k", "b/0");
+  ask("k", "b/1");
+  BOOST_CHECK_EQUAL(granted.back(), "b/1");
+}
