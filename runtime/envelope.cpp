@@ -7,6 +7,9 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <charconv>
+#include <limits>
+
 #include <simdjson.h>
 
 #include "runtime/iso8601.hpp"
@@ -14,7 +17,6 @@
 namespace gcstream {
 
 namespace sj = simdjson;
-namespace od = simdjson::ondemand;
 
 std::vector<timestamp_rule> default_timestamp_rules() {
   return {
@@ -54,29 +56,33 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// A value's token as written in the frame, without the spaces simdjson
-// counts with it. raw_json_token() only peeks: the value can still be read.
-std::string_view token_of(od::value v) {
-  std::string_view tok = v.raw_json_token();
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n'
-                          || tok.back() == '\r' || tok.back() == '\t'))
-    tok.remove_suffix(1);
-  return tok;
-}
+// An integer as simdjson's get_int64 reads one: digits with an optional
+// minus, no fraction or exponent, within int64.
+enum class int_read { ok, not_integer, out_of_range };
 
-// A string value as a view into the frame's own bytes when it has no escape
-// (no copy, and an event can keep viewing it), otherwise unescaped into the
-// parser's buffer.
-sj::error_code string_of(od::value v, std::string_view& out) {
-  std::string_view tok = token_of(v);
-  if (tok.size() >= 2 && tok.front() == '"' && tok.back() == '"') {
-    auto inner = tok.substr(1, tok.size() - 2);
-    if (inner.find('\\') == std::string_view::npos) {
-      out = inner;
-      return sj::SUCCESS;
-    }
+int_read read_int64(std::string_view tok, int64_t& out) {
+  // (check_json accepted the number: an optional minus, then digits, then
+  // perhaps a fraction or an exponent.)
+  size_t i = 0;
+  bool negative = !tok.empty() && tok[0] == '-';
+  if (negative)
+    ++i;
+  uint64_t v = 0;
+  bool overflow = false;
+  for (; i < tok.size(); ++i) {
+    char c = tok[i];
+    if (c < '0' || c > '9')
+      return int_read::not_integer; // a fraction or an exponent
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (std::numeric_limits<uint64_t>::max() - d) / 10)
+      overflow = true;
+    v = v * 10 + d;
   }
-  return v.get_string().get(out);
+  uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (overflow || v > limit)
+    return int_read::out_of_range;
+  out = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+  return int_read::ok;
 }
 
 } // namespace
@@ -85,31 +91,29 @@ class envelope_parser::impl {
 public:
   struct compiled {
     std::string pattern;
-    /// The pointer's first key ("eventBody") and the rest ("/eventTime").
-    std::string first;
-    std::string rest;
+    /// The slot of the rule's pointer in paths_.
+    size_t slot;
     timestamp_format format;
   };
 
-  impl(std::vector<timestamp_rule> rules, std::string id_key)
-    : id_key_(std::move(id_key)) {
+  impl(std::vector<timestamp_rule> rules, std::string id_key) {
+    topic_ = paths_.add({"topicName"});
+    body_ = paths_.add({"eventBody"});
+    message_ = paths_.add({"eventBody", "message"});
+    metadata_ = paths_.add({"metadata"});
+    correlation_ = paths_.add({"metadata", "CorrelationId"});
+    if (!id_key.empty())
+      id_key_ = paths_.add({"eventBody", id_key});
     for (auto& r : rules) {
       std::string ptr = r.pointer;
       if (ptr.empty() || ptr[0] != '/')
         ptr = "/" + ptr;
-      auto slash = ptr.find('/', 1);
-      compiled c;
-      c.pattern = r.topic_pattern;
-      c.first = ptr.substr(1, slash == std::string::npos ? std::string::npos
-                                                         : slash - 1);
-      c.rest = slash == std::string::npos ? "" : ptr.substr(slash);
-      c.format = r.format;
-      rules_.push_back(std::move(c));
+      rules_.push_back(compiled{r.topic_pattern, paths_.add_pointer(ptr), r.format});
     }
+    spans_.resize(paths_.size());
   }
 
-  frame_kind parse(const char* data, size_t size, size_t capacity,
-                   int64_t arrival_ms, envelope& out);
+  frame_kind parse(const char* data, size_t size, int64_t arrival_ms, envelope& out);
 
   /// The padded copy behind parse(std::string_view, ...).
   std::string padded;
@@ -137,60 +141,66 @@ private:
     return it->second < 0 ? nullptr : &rules_[static_cast<size_t>(it->second)];
   }
 
-  static frame_kind malformed(envelope& out, std::string what,
-                              sj::error_code err) {
+  // A string value as a view into the frame's own bytes when it has no
+  // escape (no copy, and an event can keep viewing it), otherwise unescaped
+  // into `buf`. False for a value that is not a string (or a bad escape).
+  static bool string_of(const json_span& v, std::string& buf, std::string_view& out) {
+    if (v.kind() != '"')
+      return false;
+    if (!v.escaped) {
+      out = v.text();
+      return true;
+    }
+    if (!unescape_json_string(v.text(), buf))
+      return false;
+    out = buf;
+    return true;
+  }
+
+  static frame_kind malformed(envelope& out, std::string what) {
     out.kind = frame_kind::malformed;
     out.error = std::move(what);
-    if (err != sj::SUCCESS) {
-      out.error += ": ";
-      out.error += sj::error_message(err);
-    }
     return out.kind;
   }
 
-  od::parser parser_;
+  json_paths paths_;
+  std::vector<json_span> spans_;
+  size_t topic_ = 0, body_ = 0, message_ = 0, metadata_ = 0, correlation_ = 0;
+  size_t id_key_ = json_paths::max; // none
   std::vector<compiled> rules_;
-  std::string id_key_;
+  std::string topic_buf_, id_buf_, tmp_buf_;
   std::unordered_map<std::string_view, int> cache_;
   std::deque<std::string> cached_topics_; // what cache_'s keys view
 };
 
+// One pass over the frame checks that it is one complete, valid JSON text
+// (runtime/json_check.hpp: an event goes to sinks whole, so all of it must
+// be valid, also the parts nobody reads) and records where the few fields
+// read here are; simdjson checks the UTF-8 of the whole frame. The fields
+// are then read from the frame's bytes in place.
 frame_kind envelope_parser::impl::parse(const char* data, size_t size,
-                                        size_t capacity, int64_t arrival_ms,
-                                        envelope& out) {
+                                        int64_t arrival_ms, envelope& out) {
   out.topic = {};
   out.id = {};
   out.error.clear();
   out.ts_ms = arrival_ms;
   out.ts_from_event = false;
-  // Strict JSON first, for every frame. An event goes to sinks whole, so
-  // all of it must be valid (a missing final brace, `tru` in a field nobody
-  // reads, garbage after the document: On-Demand checks only what it
-  // reads). And On-Demand must never see a broken document: looking fields
-  // up out of order in one (`"a":","b":7:5`) breaks what it assumes of the
-  // structure it walked (SIMDJSON_ASSUME in find_field_unordered_raw,
-  // undefined behaviour without NDEBUG's assert; found by the fuzzer).
-  if (auto f = check_json(data, size); f != json_fault::ok)
-    return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")",
-                     sj::SUCCESS);
-  od::document doc;
-  if (auto err = parser_.iterate(data, size, capacity).get(doc))
-    return malformed(out, "not a JSON document", err);
+  if (auto f = check_json(data, size, paths_, spans_.data()); f != json_fault::ok)
+    return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")");
+  if (!sj::validate_utf8(data, size))
+    return malformed(out, "not valid JSON: the input is not valid UTF-8");
+  // (A root that is not an object has none of these fields.)
+  if (!spans_[topic_].found() || !string_of(spans_[topic_], topic_buf_, out.topic))
+    return malformed(out, "topicName: expected a string");
   std::string_view sv;
-  {
-    od::value v;
-    auto err = doc["topicName"].get(v);
-    if (!err)
-      err = string_of(v, out.topic);
-    if (err)
-      return malformed(out, "topicName: expected a string", err);
-  }
   if (out.topic == "channel.metadata") {
-    auto err = doc["eventBody"]["message"].get_string().get(sv);
-    if (err == sj::SUCCESS && sv == "WebSocket Heartbeat")
-      return out.kind = frame_kind::heartbeat;
-    if (err == sj::SUCCESS && sv == "pong")
-      return out.kind = frame_kind::pong;
+    auto& m = spans_[message_];
+    if (m.found() && spans_[body_].kind() == '{' && string_of(m, tmp_buf_, sv)) {
+      if (sv == "WebSocket Heartbeat")
+        return out.kind = frame_kind::heartbeat;
+      if (sv == "pong")
+        return out.kind = frame_kind::pong;
+    }
     return out.kind = frame_kind::metadata;
   }
   if (starts_with(out.topic, "v2.system.")) {
@@ -203,56 +213,42 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
     return out.kind = frame_kind::system;
   }
   // An event: eventBody must be an object.
-  od::value body;
-  od::json_type type;
-  if (auto err = doc["eventBody"].get(body))
-    return malformed(out, "eventBody: missing", err);
-  if (auto err = body.type().get(type))
-    return malformed(out, "eventBody: missing", err);
-  if (type != od::json_type::object)
-    return malformed(out, "eventBody: expected an object", sj::SUCCESS);
+  if (!spans_[body_].found())
+    return malformed(out, "eventBody: missing");
+  if (spans_[body_].kind() != '{')
+    return malformed(out, "eventBody: expected an object");
   if (const compiled* rule = rule_for(out.topic)) {
-    // A pointer into eventBody starts from the value in hand: looking the
-    // field up again would skip all of eventBody and come round to it.
-    od::value v = body;
-    sj::error_code err = sj::SUCCESS;
-    if (rule->first != "eventBody")
-      err = doc[rule->first].get(v);
-    if (!err && !rule->rest.empty())
-      err = v.at_pointer(rule->rest).get(v);
-    if (!err) {
-      int64_t ts = 0;
-      if (rule->format == timestamp_format::epoch_ms) {
-        err = v.get_int64().get(ts);
-      } else if (!(err = v.get_string().get(sv))
-                 && !iso8601_to_epoch_ms(sv, ts)) {
-        err = sj::INCORRECT_TYPE;
-      }
-      if (!err) {
-        out.ts_ms = ts;
-        out.ts_from_event = true;
-      }
+    // A missing or unreadable timestamp falls back to the arrival time.
+    auto& v = spans_[rule->slot];
+    int64_t ts = 0;
+    bool ok = false;
+    if (v.found() && rule->format == timestamp_format::epoch_ms) {
+      char k = v.kind();
+      ok = (k == '-' || (k >= '0' && k <= '9')) && read_int64(v.text(), ts) == int_read::ok;
+    } else if (v.found()) {
+      ok = string_of(v, tmp_buf_, sv) && iso8601_to_epoch_ms(sv, ts);
     }
-    // A missing or unreadable timestamp falls back to the arrival time; a
-    // broken document does not.
-    if (err && err != sj::NO_SUCH_FIELD && err != sj::INCORRECT_TYPE
-        && err != sj::NUMBER_OUT_OF_RANGE && err != sj::INVALID_JSON_POINTER)
-      return malformed(out, "eventBody", err);
+    if (ok) {
+      out.ts_ms = ts;
+      out.ts_from_event = true;
+    }
   }
-  od::value idv;
-  auto err = doc["metadata"]["CorrelationId"].get(idv);
-  if (!err)
-    err = string_of(idv, out.id);
-  if (err && err != sj::NO_SUCH_FIELD)
-    return malformed(out, "metadata.CorrelationId: expected a string", err);
-  if (err && !id_key_.empty()) {
-    od::value v;
-    if (!doc["eventBody"][id_key_].get(v)) {
-      int64_t n;
-      if (!string_of(v, sv))
+  auto& meta = spans_[metadata_];
+  if (meta.found() && meta.kind() != '{')
+    return malformed(out, "metadata.CorrelationId: expected a string (metadata is not an object)");
+  if (auto& c = spans_[correlation_]; c.found()) {
+    if (!string_of(c, id_buf_, out.id))
+      return malformed(out, "metadata.CorrelationId: expected a string");
+  } else if (id_key_ != json_paths::max && spans_[id_key_].found()) {
+    auto& v = spans_[id_key_];
+    int64_t n;
+    char k = v.kind();
+    if (k == '"') {
+      if (string_of(v, id_buf_, sv))
         out.id = sv;
-      else if (!v.get_int64().get(n))
-        out.id = token_of(v);
+    } else if ((k == '-' || (k >= '0' && k <= '9'))
+               && read_int64(v.text(), n) == int_read::ok) {
+      out.id = v.text();
     }
   }
   return out.kind = frame_kind::event;
@@ -266,9 +262,9 @@ envelope_parser::envelope_parser(std::vector<timestamp_rule> rules,
 envelope_parser::~envelope_parser() = default;
 
 frame_kind envelope_parser::parse(const char* data, size_t size,
-                                  size_t capacity, int64_t arrival_ms,
+                                  size_t /*capacity*/, int64_t arrival_ms,
                                   envelope& out) {
-  return impl_->parse(data, size, capacity, arrival_ms, out);
+  return impl_->parse(data, size, arrival_ms, out);
 }
 
 frame_kind envelope_parser::parse(std::string_view frame, int64_t arrival_ms,
@@ -276,8 +272,7 @@ frame_kind envelope_parser::parse(std::string_view frame, int64_t arrival_ms,
   auto& padded = impl_->padded;
   padded.reserve(frame.size() + padding());
   padded.assign(frame);
-  return impl_->parse(padded.data(), padded.size(), padded.capacity(),
-                      arrival_ms, out);
+  return impl_->parse(padded.data(), padded.size(), arrival_ms, out);
 }
 
 size_t envelope_parser::padding() {

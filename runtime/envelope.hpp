@@ -1,16 +1,16 @@
 #pragma once
 
-// The per-frame hot path: reads a notification frame's envelope with
-// simdjson's On-Demand API (topicName, metadata.CorrelationId and the
-// configured ordering timestamp) and says what kind of frame it is. The
-// frame's bytes are not copied or re-serialized here: the caller keeps them
-// whole (frame_ref) and sinks build a DOM only if they want one.
+// The per-frame hot path: reads a notification frame's envelope
+// (topicName, metadata.CorrelationId and the configured ordering timestamp)
+// and says what kind of frame it is. The frame's bytes are not copied or
+// re-serialized here: the caller keeps them whole (frame_ref) and sinks
+// build a DOM only if they want one.
 //
-// Valid JSON is not fully validated: On-Demand checks the structure it walks
-// and the UTF-8 of the whole frame (error UTF8_ERROR, read or not), but not
-// the parts it skips. So bad UTF-8 anywhere, an unclosed string, a missing
-// field or a wrong type is a malformed frame; a typo deep in an unread part
-// of eventBody is the sink's to find.
+// Every frame is fully validated: one pass (runtime/json_check.hpp) checks
+// that it is one complete, valid JSON text and records where the fields
+// read here are; simdjson's validator checks its UTF-8. So bad UTF-8
+// anywhere, any syntax error (also in a part nobody reads), a missing field
+// or a wrong type is a malformed frame, and never reaches a sink.
 
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,8 @@
 #include "runtime/json_check.hpp"
 
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include <emmintrin.h>
 
@@ -34,6 +36,19 @@ inline bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+unsigned hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return static_cast<unsigned>(c - '0');
+  if (c >= 'a' && c <= 'f')
+    return static_cast<unsigned>(c - 'a' + 10);
+  return static_cast<unsigned>(c - 'A' + 10);
+}
+
+unsigned hex4(const char* p) {
+  return hex_value(p[0]) << 12 | hex_value(p[1]) << 8 | hex_value(p[2]) << 4
+         | hex_value(p[3]);
+}
+
 // A character that may not follow a number or a literal directly.
 inline bool continues_atom(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.'
@@ -41,7 +56,7 @@ inline bool continues_atom(char c) {
 }
 
 // `p` is just past an opening quote; on success, just past the closing one.
-json_fault scan_string(const char*& p, const char* end) {
+json_fault scan_string(const char*& p, const char* end, bool& escaped) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i control = _mm_set1_epi8(0x1f);
@@ -72,6 +87,7 @@ json_fault scan_string(const char*& p, const char* end) {
     }
     if (c != '\\')
       return json_fault::string; // a raw control character
+    escaped = true;
     if (end - p < 2)
       return json_fault::truncated;
     char e = p[1];
@@ -80,6 +96,26 @@ json_fault scan_string(const char*& p, const char* end) {
         return json_fault::truncated;
       if (!is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]) || !is_hex(p[5]))
         return json_fault::string;
+      // A surrogate must come as a pair, high then low: alone it is no
+      // character (simdjson and most parsers refuse it, so a sink might).
+      auto unit = hex4(p + 2);
+      if (unit >= 0xDC00 && unit <= 0xDFFF)
+        return json_fault::string;
+      if (unit >= 0xD800 && unit <= 0xDBFF) {
+        if (end - p < 12) { // the text ends in the pair, or it is no pair
+          for (const char* q = p + 6; q < end; ++q)
+            if (q == p + 6 ? *q != '\\' : q == p + 7 ? *q != 'u' : !is_hex(*q))
+              return json_fault::string;
+          return json_fault::truncated;
+        }
+        if (p[6] != '\\' || p[7] != 'u' || !is_hex(p[8]) || !is_hex(p[9])
+            || !is_hex(p[10]) || !is_hex(p[11]))
+          return json_fault::string;
+        auto low = hex4(p + 8);
+        if (low < 0xDC00 || low > 0xDFFF)
+          return json_fault::string;
+        p += 6;
+      }
       p += 6;
     } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n'
                || e == 'r' || e == 't') {
@@ -143,18 +179,50 @@ json_fault scan_literal(const char*& p, const char* end) {
   return json_fault::ok;
 }
 
-} // namespace
-
-json_fault check_json(const char* data, size_t size, size_t max_depth) {
+// The checker, and (Capture) the recorder of json_paths' values. The
+// recorder keeps, for each open container, the paths that may still match
+// below it (a bit each), so that a key costs a comparison only where a
+// path leads.
+template <bool Capture>
+json_fault run(const char* data, size_t size, size_t max_depth,
+               const json_paths* paths, json_span* spans) {
   const char* p = data;
   const char* end = data + size;
   // The open containers: 'o' object, 'a' array.
   char stack[512];
+  // (Capture) the paths that lead through each open container, and the
+  // number of elements an array has had so far.
+  uint64_t masks[Capture ? 512 : 1];
+  uint32_t index[Capture ? 512 : 1];
+  uint64_t found = 0;   // paths recorded (the first occurrence counts)
+  uint64_t at_end = 0;  // paths that end at the next value
+  uint64_t through = 0; // paths that go on inside the next value
   size_t depth = 0;
   if (max_depth > sizeof(stack))
     max_depth = sizeof(stack);
+  if constexpr (Capture) {
+    for (size_t i = 0; i < paths->size(); ++i) {
+      spans[i] = json_span{};
+      if (!paths->path(i).empty())
+        through |= uint64_t{1} << i;
+    }
+  }
+  // Which of `candidates` (paths through the container at `depth`) the key
+  // or index `seg` continues.
+  auto match = [&](std::string_view seg, uint64_t candidates) {
+    for (uint64_t m = candidates & paths->sized(depth - 1, seg.size()); m != 0;
+         m &= m - 1) {
+      auto bit = static_cast<unsigned>(__builtin_ctzll(m));
+      const std::string& want = paths->segments(bit)[depth - 1];
+      if (want.size() == seg.size()
+          && (seg.empty()
+              || (want[0] == seg[0] && std::memcmp(want.data(), seg.data(), seg.size()) == 0)))
+        (paths->length(bit) == depth ? at_end : through) |= uint64_t{1} << bit;
+    }
+  };
+  // (Anything above a space is no space: one comparison in the usual case.)
   auto skip_ws = [&] {
-    while (p < end && is_ws(*p))
+    while (p < end && static_cast<unsigned char>(*p) <= ' ' && is_ws(*p))
       ++p;
   };
   enum class want { value, key, after } state = want::value;
@@ -164,10 +232,32 @@ json_fault check_json(const char* data, size_t size, size_t max_depth) {
       case want::value: {
         if (p >= end)
           return json_fault::truncated;
+        uint64_t ends = 0, goes_on = 0;
+        if constexpr (Capture) {
+          if (depth > 0 && stack[depth - 1] == 'a') {
+            auto i = index[depth - 1]++;
+            if (masks[depth - 1] != 0) {
+              auto seg = std::to_string(i);
+              match(seg, masks[depth - 1]);
+            }
+          }
+          ends = at_end & ~found;
+          goes_on = through;
+          at_end = through = 0;
+          found |= ends;
+          for (uint64_t m = ends; m != 0; m &= m - 1)
+            spans[__builtin_ctzll(m)].begin = p;
+        }
         char c = *p;
         if (c == '{' || c == '[') {
           if (depth >= max_depth)
             return json_fault::depth;
+          if constexpr (Capture) {
+            masks[depth] = goes_on;
+            index[depth] = 0;
+            for (uint64_t m = ends; m != 0; m &= m - 1)
+              spans[__builtin_ctzll(m)].end = p + 1;
+          }
           stack[depth++] = c == '{' ? 'o' : 'a';
           ++p;
           skip_ws();
@@ -183,9 +273,10 @@ json_fault check_json(const char* data, size_t size, size_t max_depth) {
           continue;
         }
         json_fault f;
+        bool escaped = false;
         if (c == '"') {
           ++p;
-          f = scan_string(p, end);
+          f = scan_string(p, end, escaped);
         } else if (c == '-' || is_digit(c)) {
           f = scan_number(p, end);
         } else if (c == 't' || c == 'f' || c == 'n') {
@@ -195,6 +286,13 @@ json_fault check_json(const char* data, size_t size, size_t max_depth) {
         }
         if (f != json_fault::ok)
           return f;
+        if constexpr (Capture) {
+          for (uint64_t m = ends; m != 0; m &= m - 1) {
+            auto& span = spans[__builtin_ctzll(m)];
+            span.end = p;
+            span.escaped = escaped;
+          }
+        }
         state = want::after;
         continue;
       }
@@ -203,9 +301,27 @@ json_fault check_json(const char* data, size_t size, size_t max_depth) {
           return json_fault::truncated;
         if (*p != '"')
           return json_fault::structure;
-        ++p;
-        if (auto f = scan_string(p, end); f != json_fault::ok)
+        const char* key = ++p;
+        bool escaped = false;
+        if (auto f = scan_string(p, end, escaped); f != json_fault::ok)
           return f;
+        if constexpr (Capture) {
+          if (masks[depth - 1] != 0) {
+            std::string_view raw{key, static_cast<size_t>(p - 1 - key)};
+            if (!escaped) {
+              match(raw, masks[depth - 1]);
+            } else { // (rare) a key is compared as it reads, not as written
+              std::string decoded;
+              unescape_json_string(raw, decoded);
+              match(decoded, masks[depth - 1]);
+            }
+          }
+        }
+        if (p < end && *p == ':') { // (the usual case: no space)
+          ++p;
+          state = want::value;
+          continue;
+        }
         skip_ws();
         if (p >= end)
           return json_fault::truncated;
@@ -235,6 +351,121 @@ json_fault check_json(const char* data, size_t size, size_t max_depth) {
       }
     }
   }
+}
+
+} // namespace
+
+json_fault check_json(const char* data, size_t size, size_t max_depth) {
+  return run<false>(data, size, max_depth, nullptr, nullptr);
+}
+
+json_fault check_json(const char* data, size_t size, const json_paths& paths,
+                      json_span* spans, size_t max_depth) {
+  return run<true>(data, size, max_depth, &paths, spans);
+}
+
+size_t json_paths::add(std::vector<std::string> segments) {
+  for (size_t i = 0; i < paths_.size(); ++i)
+    if (paths_[i] == segments)
+      return i;
+  if (paths_.size() >= max)
+    throw std::length_error("json_paths: more than 64 paths");
+  paths_.push_back(std::move(segments));
+  for (size_t i = 0; i < paths_.size(); ++i) { // (the vector may have moved)
+    segs_[i] = paths_[i].data();
+    lens_[i] = paths_[i].size();
+  }
+  auto slot = paths_.size() - 1;
+  for (size_t d = 0; d < paths_[slot].size() && d < 8; ++d)
+    by_size_[d][paths_[slot][d].size() & 63] |= uint64_t{1} << slot;
+  return paths_.size() - 1;
+}
+
+size_t json_paths::add_pointer(std::string_view pointer) {
+  std::vector<std::string> segs;
+  if (!pointer.empty() && pointer[0] == '/')
+    pointer.remove_prefix(1);
+  else if (pointer.empty())
+    return add({});
+  for (;;) {
+    auto slash = pointer.find('/');
+    auto raw = pointer.substr(0, slash);
+    std::string seg;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '~' && i + 1 < raw.size() && (raw[i + 1] == '0' || raw[i + 1] == '1')) {
+        seg += raw[i + 1] == '0' ? '~' : '/';
+        ++i;
+      } else {
+        seg += raw[i];
+      }
+    }
+    segs.push_back(std::move(seg));
+    if (slash == std::string_view::npos)
+      break;
+    pointer.remove_prefix(slash + 1);
+  }
+  return add(std::move(segs));
+}
+
+namespace {
+
+void put_utf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+} // namespace
+
+bool unescape_json_string(std::string_view text, std::string& out) {
+  out.clear();
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    char e = text[++i]; // check_json saw a whole escape here
+    switch (e) {
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        uint32_t cp = hex4(text.data() + i + 1);
+        i += 4;
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+          return false; // a low surrogate first
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (i + 6 >= text.size() + 0 || text[i + 1] != '\\' || text[i + 2] != 'u')
+            return false; // a high surrogate alone
+          uint32_t low = hex4(text.data() + i + 3);
+          if (low < 0xDC00 || low > 0xDFFF)
+            return false;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          i += 6;
+        }
+        put_utf8(cp, out);
+        break;
+      }
+      default: out += e; break; // " \ /
+    }
+  }
+  return true;
 }
 
 } // namespace gcstream

@@ -1,22 +1,28 @@
 #pragma once
 
 // Whether a frame is one complete, valid JSON text (RFC 8259), checked in a
-// single pass over its bytes.
+// single pass over its bytes, and (json_paths) where a few of its values
+// are, recorded on the way.
 //
-// The envelope parser reads a frame with simdjson's On-Demand API, which
-// validates what it reads and UTF-8 everywhere, but not the parts it skips:
-// a frame with its final brace missing, or with `tru` in a field nobody
-// reads, parses without an error. Such a frame must not reach a sink (whose
-// line would then be invalid JSON), so every event frame is also checked
-// here: the structure (brackets balanced and in order, commas and colons in
-// their places, one root value and nothing after it), every literal, number
-// and escape, and no raw control character inside a string. UTF-8 is left
-// to simdjson, which checks it anyway.
+// An event goes to the sinks whole, so all of it must be valid, also the
+// parts nobody reads: a parser that validates only what it reads (simdjson's
+// On-Demand API) takes a frame with its final brace missing, or with `tru`
+// in a field nobody reads, and a sink's line would then be invalid JSON. So
+// the envelope parser reads its fields in the same pass that checks the
+// structure (brackets balanced and in order, commas and colons in their
+// places, one root value and nothing after it), every literal, number and
+// escape (a surrogate escape only as a high-low pair), and no raw control
+// character inside a string. UTF-8 is left to
+// simdjson's validator (runtime/envelope.cpp).
 //
 // String contents, most of a frame's bytes, are scanned sixteen bytes at a
 // time (SSE2, which every x86-64 has).
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace gcstream {
 
@@ -44,5 +50,74 @@ const char* to_string(json_fault f);
 
 /// Checks `data` (`size` bytes) and returns the first fault found.
 json_fault check_json(const char* data, size_t size, size_t max_depth = 256);
+
+/// Where a value lies in a text check_json accepted.
+struct json_span {
+  /// Its first byte (null: the path is not in the text).
+  const char* begin = nullptr;
+  /// Just past it (for a container, just past its opening bracket).
+  const char* end = nullptr;
+  /// A string with a backslash in it (to unescape before use).
+  bool escaped = false;
+
+  bool found() const { return begin != nullptr; }
+  /// '"', '{', '[', 't', 'f', 'n', or a number's first character.
+  char kind() const { return *begin; }
+  /// The value's text (a string's without its quotes, escapes as written).
+  std::string_view text() const {
+    if (*begin == '"')
+      return {begin + 1, static_cast<size_t>(end - begin - 2)};
+    return {begin, static_cast<size_t>(end - begin)};
+  }
+};
+
+/// Paths whose values check_json records on its way through a text, so that
+/// reading a few fields costs no second pass: a path is a list of object
+/// keys (compared decoded: "topic\u004eame" is topicName); a segment of
+/// digits also indexes an array. The first occurrence of each path counts.
+class json_paths {
+public:
+  static constexpr size_t max = 64;
+
+  json_paths() = default;
+  // (Its tables point into its own segments: moved, not copied.)
+  json_paths(const json_paths&) = delete;
+  json_paths& operator=(const json_paths&) = delete;
+  json_paths(json_paths&&) = default;
+  json_paths& operator=(json_paths&&) = default;
+
+  /// Adds a path and returns its slot (the same path twice: the same slot);
+  /// throws std::length_error past `max` paths.
+  size_t add(std::vector<std::string> segments);
+  /// Adds a JSON pointer (RFC 6901: "/eventBody/eventTime", ~0 and ~1).
+  size_t add_pointer(std::string_view pointer);
+  size_t size() const { return paths_.size(); }
+  const std::vector<std::string>& path(size_t slot) const { return paths_[slot]; }
+
+  /// (For the checker) each path's segments and their number, at hand.
+  const std::string* segments(size_t slot) const { return segs_[slot]; }
+  size_t length(size_t slot) const { return lens_[slot]; }
+  /// The paths whose segment at `depth` (0-based) may be `size` bytes long
+  /// (all of them below the first eight levels).
+  uint64_t sized(size_t depth, size_t size) const {
+    return depth < 8 ? by_size_[depth][size & 63] : ~uint64_t{0};
+  }
+
+private:
+  std::vector<std::vector<std::string>> paths_;
+  const std::string* segs_[max] = {};
+  size_t lens_[max] = {};
+  uint64_t by_size_[8][64] = {};
+};
+
+/// check_json that also fills `spans` (paths.size() of them) with where each
+/// path's value is; the spans are meaningful only when it returns ok.
+json_fault check_json(const char* data, size_t size, const json_paths& paths,
+                      json_span* spans, size_t max_depth = 256);
+
+/// Decodes a JSON string's text (without its quotes; check_json accepted
+/// it) into `out`, as UTF-8. False for a \u escape that is a lone or
+/// reversed surrogate.
+bool unescape_json_string(std::string_view text, std::string& out);
 
 } // namespace gcstream
