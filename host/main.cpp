@@ -206,12 +206,14 @@ int cmd_run(program_config cfg) {
       if (code == 0)
         code = exit_undelivered;
     }
-    if (auto f = failed_now(); code == 0 && !f.empty()) {
+    // (Said whatever the exit code: 4 has said it already.)
+    if (auto f = failed_now(); code != exit_all_failed && !f.empty()) {
       std::cerr << "gcstream: stopped; " << f.size() << " of " << ids.size()
                 << " tenants had failed:\n";
       for (auto& [id, why] : f)
         std::cerr << "  " << id << ": " << why << "\n";
-      code = exit_some_failed;
+      if (code == 0)
+        code = exit_some_failed;
     }
   }
   rtp.reset();

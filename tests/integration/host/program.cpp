@@ -255,6 +255,45 @@ BOOST_AUTO_TEST_CASE(sigterm_with_events_no_sink_took_exits_5_and_says_so) {
   BOOST_CHECK_NE(file_text(audit).find("\"tenant_stopped\""), std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(undelivered_events_outrank_a_failed_tenant_and_both_are_said) {
+  // Where several exit codes apply, 5 (events not delivered) comes before 7
+  // (some tenants failed); stderr says both.
+  auto ec = test::emulator_fixture::default_config();
+  ec.event_rate = 100;
+  test::emulator_fixture emu{ec};
+  temp_dir dir;
+  auto audit = dir.path / "audit.jsonl";
+  auto tenant = [&](const std::string& id, const std::string& secret_env,
+                    const std::string& path) {
+    return json{{"id", id},
+                {"login_url", emu.base},
+                {"api_url", emu.base},
+                {"client_id", "app"},
+                {"client_secret_env", secret_env},
+                {"topics", {topic}},
+                {"supervisor", {{"drain_timeout_ms", 500}}},
+                {"delivery", {{"max_refusals", 1000}, {"retry_initial_ms", 10},
+                              {"retry_max_ms", 50}}},
+                {"sinks", {{{"type", "file"}, {"path", path}}}}};
+  };
+  json cfg = {{"tenants", {tenant("acme", "ACME_SECRET", "/dev/full"),
+                           tenant("bad", "BAD_SECRET", "bad.jsonl")}},
+              {"metrics", {{"listen", "off"}}},
+              {"audit_log", "audit.jsonl"}};
+  std::ofstream{dir.path / "gcstream.json"} << cfg.dump(2);
+  child c({program, "run", "--config", (dir.path / "gcstream.json").string()},
+          {"ACME_SECRET=s3cret-Value", "BAD_SECRET=wrong-Value"});
+  BOOST_REQUIRE(probe::eventually([&] {
+    return c.stderr_text().find("gcstream: tenant bad failed: ") != std::string::npos
+           && file_text(audit).find("\"batch_refused\"") != std::string::npos;
+  }, 20s));
+  kill(c.pid, SIGTERM);
+  BOOST_CHECK_EQUAL(c.wait_exit(20000), 5);
+  auto text = c.stderr_text();
+  BOOST_CHECK_NE(text.find("not delivered to every sink"), std::string::npos);
+  BOOST_CHECK_NE(text.find("1 of 2 tenants had failed"), std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_tenant_is_named_at_once_and_the_exit_code_says_so) {
   auto ec = test::emulator_fixture::default_config();
   ec.event_rate = 50;
