@@ -6,8 +6,9 @@
 #   make bench   the benchmarks (Release build), results as a table
 #   make chaos   the chaos test for ten minutes (CHAOS_SECONDS), with a table
 #                by actor kind; CHAOS_SEED replays a run's choices
-#   make tsan    the unit tests under ThreadSanitizer (the integration tests
-#                need a CAF built with it: README, "ThreadSanitizer")
+#   make tsan    the unit, emulator and integration tests under
+#                ThreadSanitizer, against a CAF built with it from Debian's
+#                source package (scripts/tsan-caf.sh, once)
 #   make fuzz    the libFuzzer targets (clang-14), FUZZ_SECONDS (60) each;
 #                fails on a crash (tests/fuzz/run.sh)
 
@@ -67,13 +68,17 @@ chaos: build
 	  $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
 TSAN_DIR     ?= build-tsan
+TSAN_CAF     ?= build-tsan-caf
 
 tsan: deps
+	bash scripts/tsan-caf.sh $(TSAN_CAF)
 	$(CMAKE) -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$(ASAN_FLAGS)" -DGCSTREAM_TSAN=ON \
+	  "-DCMAKE_PREFIX_PATH=$(CURDIR)/$(TSAN_CAF)/prefix" \
 	  -DGCSTREAM_BUILD_BENCH=OFF -DGCSTREAM_BUILD_EXAMPLES=OFF
-	$(CMAKE) --build $(TSAN_DIR) --target gcstream_unit_tests
-	cd $(TSAN_DIR) && ctest $(CTEST_FLAGS) -R '^unit$$'
+	$(CMAKE) --build $(TSAN_DIR) --target gcstream_unit_tests gcstream_emulator_tests \
+	  gcstream_integration_tests
+	cd $(TSAN_DIR) && ctest $(CTEST_FLAGS) -R '^(unit|emulator|integration)$$'
 
 FUZZ_DIR     ?= build-fuzz
 FUZZ_SECONDS ?= 60

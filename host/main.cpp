@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -107,7 +108,50 @@ int cmd_validate(const std::string& path) {
   return 0;
 }
 
+// File descriptors a tenant may hold at once: up to three sockets (its
+// channel's, a rollover's new one, one left to the next session), its sinks'
+// files, the dead-letter file, and the journal (SQLite's file, WAL and shared
+// memory); plus what the process has anyway (stdio, listener, audit log,
+// HTTP connections, Asio's and CAF's own).
+constexpr size_t fds_per_tenant_base = 4;
+constexpr size_t fds_process = 64;
+
+size_t descriptors_needed(const program_config& cfg) {
+  size_t n = fds_process;
+  for (auto& t : cfg.tenants)
+    n += fds_per_tenant_base + t.sinks.size() + (t.journal_path.empty() ? 0 : 3);
+  return n;
+}
+
+// Raises the open-file limit to the hard limit, and says (false) when even
+// that is too low for the tenants configured: before anything connects, not
+// as a failed socket an hour later.
+bool open_file_limit_ok(const program_config& cfg) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return true; // (nothing known: nothing to say)
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      rl = raised;
+  }
+  auto need = descriptors_needed(cfg);
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+    return true;
+  std::cerr << "gcstream: the open-file limit is " << rl.rlim_cur << " (hard limit "
+            << rl.rlim_max << "), too low for the " << cfg.tenants.size() << " tenant"
+            << (cfg.tenants.size() == 1 ? "" : "s") << " configured, which need about "
+            << need << " (" << fds_process << " for the process, "
+            << fds_per_tenant_base << " per tenant for its sockets and files, plus one "
+            << "per sink and three per journal); raise it (ulimit -n, or LimitNOFILE= "
+            << "in a systemd unit)\n";
+  return false;
+}
+
 int cmd_run(program_config cfg) {
+  if (!open_file_limit_ok(cfg))
+    return exit_config;
   auto signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before any thread starts
   system_config scfg;

@@ -360,4 +360,42 @@ BOOST_AUTO_TEST_CASE(the_demo_ends_with_a_clean_summary) {
   BOOST_CHECK_EQUAL(m[1], m[2]);
 }
 
+BOOST_AUTO_TEST_CASE(the_open_file_limit_is_raised_or_named_before_anything_connects) {
+  test::emulator_fixture emu;
+  temp_dir dir;
+  auto config = [&](int tenants) {
+    json list = json::array();
+    for (int i = 0; i < tenants; ++i)
+      list.push_back({{"id", "t" + std::to_string(i)},
+                      {"login_url", emu.base},
+                      {"api_url", emu.base},
+                      {"client_id", "app"},
+                      {"client_secret_env", "ACME_SECRET"},
+                      {"topics", {topic}},
+                      {"sinks", {{{"type", "null"}}}}});
+    auto path = dir.path / ("t" + std::to_string(tenants) + ".json");
+    std::ofstream{path} << json{{"tenants", list}, {"metrics", {{"listen", "off"}}}}.dump(2);
+    return path.string();
+  };
+  // Too low even raised: exit 3, the numbers on stderr, nothing connected.
+  child low({"/usr/bin/prlimit", "--nofile=40:40", program, "run", "--config", config(20)},
+            {"ACME_SECRET=s3cret-Value"});
+  BOOST_CHECK_EQUAL(low.wait_exit(20000), 3);
+  auto text = low.stderr_text();
+  BOOST_CHECK_NE(text.find("the open-file limit is 40 (hard limit 40), too low for the "
+                           "20 tenants configured"),
+                 std::string::npos);
+  BOOST_CHECK(emu.stats()["token_requests"].empty());
+  // A soft limit below the hard one is raised to it.
+  child ok({"/usr/bin/prlimit", "--nofile=200:4096", program, "run", "--config", config(1)},
+           {"ACME_SECRET=s3cret-Value"});
+  BOOST_REQUIRE(probe::eventually(
+    [&] { return ok.stderr_text().find("running 1 tenant") != std::string::npos; }, 20s));
+  auto limits = file_text("/proc/" + std::to_string(ok.pid) + "/limits");
+  BOOST_CHECK_MESSAGE(std::regex_search(limits, std::regex("Max open files +4096 +4096")),
+                      limits);
+  kill(ok.pid, SIGTERM);
+  BOOST_CHECK_EQUAL(ok.wait_exit(20000), 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
