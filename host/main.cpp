@@ -153,7 +153,12 @@ int cmd_run(program_config cfg) {
   if (!open_file_limit_ok(cfg))
     return exit_config;
   auto signals = stop_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before any thread starts
+  // SIGUSR1 wakes the main thread when a tenant or the process fails (no
+  // periodic polling: an idle process sleeps until something happens).
+  sigset_t wake = signals;
+  sigaddset(&wake, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &wake, nullptr); // before any thread starts
+  auto wake_main = [] { ::kill(::getpid(), SIGUSR1); };
   system_config scfg;
   caf::actor_system sys{scfg};
   if (!cfg.audit_log.empty()) {
@@ -166,9 +171,10 @@ int cmd_run(program_config cfg) {
   }
   // A shared actor past its restart limit: the process fails, loudly.
   std::atomic<bool> fatal{false};
-  cfg.runtime.on_fatal = [&fatal](const std::string& why) {
+  cfg.runtime.on_fatal = [&fatal, wake_main](const std::string& why) {
     std::cerr << "gcstream: fatal: " << why << "\n";
     fatal = true;
+    wake_main();
   };
   // A tenant that fails says so at once; it stays visible (status, /healthz,
   // /metrics) and the others go on.
@@ -181,8 +187,11 @@ int cmd_run(program_config cfg) {
       why.erase(0, named.size());
     std::string line = "gcstream: tenant " + id + " failed: " + why + "\n";
     std::fputs(line.c_str(), stderr);
-    std::lock_guard<std::mutex> g{failed_mtx};
-    failed.emplace_back(id, why);
+    {
+      std::lock_guard<std::mutex> g{failed_mtx};
+      failed.emplace_back(id, why);
+    }
+    wake_main();
   };
   auto failed_now = [&] {
     std::lock_guard<std::mutex> g{failed_mtx};
@@ -212,9 +221,8 @@ int cmd_run(program_config cfg) {
     }
     std::cerr << "gcstream: running " << ids.size() << " tenant"
               << (ids.size() == 1 ? "" : "s") << "; SIGINT or SIGTERM stops\n";
-    timespec tick{1, 0};
     for (;;) {
-      int sig = sigtimedwait(&signals, nullptr, &tick);
+      int sig = sigwaitinfo(&wake, nullptr);
       if (sig == SIGINT || sig == SIGTERM) {
         std::cerr << "gcstream: stopping (again to exit at once)\n";
         break;
