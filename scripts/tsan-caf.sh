@@ -46,6 +46,10 @@ if [ -z "$want" ] || [ "$want" != "$have" ]; then
 fi
 rm -rf "$WORK/src/actor-framework-0.17.6"
 tar xzf "$TAR" -C "$WORK/src"
+# The one fix GCC 12 needs (Debian's own patches are not fetched): a header
+# that uses std::numeric_limits without including <limits>.
+sed -i 's/^#include <cstddef>$/#include <cstddef>\n#include <limits>/' \
+  "$WORK/src/actor-framework-0.17.6/libcaf_io/caf/io/network/receive_buffer.hpp"
 echo "tsan: building CAF with -fsanitize=thread (several minutes, once)"
 cmake -S "$WORK/src/actor-framework-0.17.6" -B "$WORK/build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=-fsanitize=thread -O1 -g1" \

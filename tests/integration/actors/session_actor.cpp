@@ -98,6 +98,12 @@ struct session_fixture : test::live_fixture {
     return cv.wait_for(g, t, pred);
   }
 
+  /// Events so far (outside wait()'s predicates, which hold the lock).
+  size_t received_count() {
+    std::lock_guard<std::mutex> g{m};
+    return received.size();
+  }
+
   size_t events_of(const std::string& topic) {
     std::lock_guard<std::mutex> g{m};
     return std::count_if(received.begin(), received.end(),
@@ -271,7 +277,7 @@ BOOST_AUTO_TEST_CASE(token_revoked_gets_a_new_token_and_carries_on) {
   srv.inject(R"({"kind":"revoke_token"})");
   BOOST_REQUIRE(probe::eventually(
     [&] { return stats()["token_requests"]["app"].get<int>() >= 2; }));
-  auto before = received.size();
+  auto before = received_count();
   BOOST_CHECK(wait([&] { return received.size() >= before + 10; }));
   BOOST_CHECK(has(audit_kinds(), "token_revoked"));
   caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
@@ -389,7 +395,7 @@ BOOST_AUTO_TEST_CASE(a_rollover_whose_calls_fail_keeps_streaming_and_tries_again
   srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels","status":503,"count":1})");
   srv.inject(R"({"kind":"socket_closing","close_after_ms":60000})");
   BOOST_REQUIRE(probe::eventually([&] { return count_of("api_retry") >= 1; }));
-  auto before = received.size();
+  auto before = received_count();
   BOOST_CHECK(wait([&] { return received.size() >= before + 10; }));
   BOOST_REQUIRE(probe::eventually([&] { return count_of("rollover_finished") >= 1; }));
   BOOST_CHECK(wait([&] { return channels.size() == 2; }));
@@ -415,7 +421,7 @@ BOOST_AUTO_TEST_CASE(resubscribe_errors_keep_the_socket_streaming) {
   auto st = settings();
   st.resume = ch;
   st.api_retry = {50ms, 2.0, 200ms};
-  auto already = received.size();
+  auto already = received_count();
   auto second = spawn(st);
   BOOST_REQUIRE(probe::eventually([&] { return count_of("api_retry") >= 2; }));
   BOOST_REQUIRE(probe::eventually([&] { return count_of("subscribed") >= 2; })); // first's, then this

@@ -110,6 +110,12 @@ struct supervised : test::live_fixture {
     return cv.wait_for(g, t, pred);
   }
 
+  /// Distinct events so far (outside wait()'s predicates, which hold the lock).
+  size_t seen() {
+    std::lock_guard<std::mutex> g{m};
+    return ids.size();
+  }
+
   tenant_status status() {
     caf::scoped_actor self{sys};
     tenant_status out;
@@ -127,7 +133,7 @@ BOOST_FIXTURE_TEST_SUITE(supervisor_live_tests, supervised)
 BOOST_AUTO_TEST_CASE(drops_and_resets_come_back_on_the_same_channel) {
   BOOST_REQUIRE(wait([&] { return ids.size() >= 20; }));
   for (auto fault : {R"({"kind":"drop"})", R"({"kind":"reset"})", R"({"kind":"drop"})"}) {
-    auto before = ids.size();
+    auto before = seen();
     srv.inject(fault);
     BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   }
@@ -149,7 +155,7 @@ BOOST_AUTO_TEST_CASE(drops_and_resets_come_back_on_the_same_channel) {
 BOOST_AUTO_TEST_CASE(a_stall_is_caught_and_the_stream_resumes) {
   BOOST_REQUIRE(wait([&] { return ids.size() >= 10; }));
   srv.inject(R"({"kind":"stall"})");
-  auto before = ids.size();
+  auto before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   BOOST_CHECK_GE(status().sessions, 2u);
 }
@@ -163,7 +169,7 @@ BOOST_AUTO_TEST_CASE(a_killed_session_comes_back) {
   }
   caf::anon_send_exit(victim, caf::exit_reason::kill);
   BOOST_REQUIRE(wait([&] { return sessions.size() >= 2; }));
-  auto before = ids.size();
+  auto before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   BOOST_CHECK_EQUAL(status().state, "connected");
   // Stop the events; then every event the emulator wrote to a socket must
@@ -175,7 +181,7 @@ BOOST_AUTO_TEST_CASE(a_killed_session_comes_back) {
     std::lock_guard<std::mutex> g{m};
     return ids.size() == written;
   }));
-  BOOST_CHECK_EQUAL(ids.size(), written);
+  BOOST_CHECK_EQUAL(seen(), written);
 }
 
 BOOST_AUTO_TEST_CASE(a_401_mid_stream_gets_a_new_token_and_the_same_channel) {
@@ -189,7 +195,7 @@ BOOST_AUTO_TEST_CASE(a_401_mid_stream_gets_a_new_token_and_the_same_channel) {
   srv.inject(R"({"kind":"drop"})"); // a reconnect subscribes again at once
   BOOST_REQUIRE(probe::eventually(
     [&] { return stats()["token_requests"]["app"].get<int>() >= 2; }));
-  auto before = ids.size();
+  auto before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   BOOST_CHECK_EQUAL(stats()["totals"]["channels"], 1);
 }
@@ -201,7 +207,7 @@ BOOST_AUTO_TEST_CASE(a_429_on_channel_creation_is_retried) {
   srv.inject(R"({"kind":"expire_channel"})");
   srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels",)"
              R"("status":429,"count":2,"retry_after_s":1})");
-  auto before = ids.size();
+  auto before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   BOOST_CHECK_EQUAL(stats()["http"]["channels"]["429"], 2);
   // Each retry waited at least the Retry-After (1 s), not just the backoff.
@@ -230,7 +236,7 @@ BOOST_AUTO_TEST_CASE(a_killed_supervisor_is_replaced_and_the_stream_never_stops)
   BOOST_REQUIRE(session);
   caf::anon_send_exit(core->handles().supervisor, caf::exit_reason::kill);
   // Events keep coming with no supervisor at all.
-  auto before = ids.size();
+  auto before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   // A new one (the runtime's supervisor starts it) adopts the session.
   sup = sys.spawn(tenant_supervisor, core);
@@ -241,7 +247,7 @@ BOOST_AUTO_TEST_CASE(a_killed_supervisor_is_replaced_and_the_stream_never_stops)
   BOOST_CHECK_EQUAL(status().state, "connected");
   // ...and supervises it: a drop is recovered from.
   srv.inject(R"({"kind":"drop"})");
-  before = ids.size();
+  before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   srv.reconfigure(R"({"event_rate":0})");
   BOOST_CHECK(probe::eventually([&] {
@@ -259,13 +265,13 @@ BOOST_AUTO_TEST_CASE(a_killed_token_actor_changes_nothing_for_the_stream) {
     auto now = core->handles().token;
     return now && now != tok;
   }));
-  auto before = ids.size();
+  auto before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   // The new token actor took the kept token: no new login.
   BOOST_CHECK_EQUAL(stats()["token_requests"]["app"].get<int>(), 1);
   // And it serves the next session (a drop makes one).
   srv.inject(R"({"kind":"drop"})");
-  before = ids.size();
+  before = seen();
   BOOST_REQUIRE(wait([&] { return ids.size() >= before + 20; }));
   BOOST_CHECK_EQUAL(status().state, "connected");
 }

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 
@@ -80,7 +81,13 @@ struct recorder {
 };
 
 struct transport_fixture : test::emulator_fixture {
+  // Declared before the transport: they outlive its callbacks (its threads
+  // end in its destructor, and a connection still open then reports to its
+  // recorder while closing).
+  std::deque<recorder> recorders;
   ws_transport transport;
+
+  recorder& fresh() { return recorders.emplace_back(); }
   std::string token = probe::get_token(base, "app", "s3cret-Value");
 
   std::string channel(const std::vector<std::string>& topics) {
@@ -95,7 +102,7 @@ struct transport_fixture : test::emulator_fixture {
 BOOST_FIXTURE_TEST_SUITE(ws_transport_tests, transport_fixture)
 
 BOOST_AUTO_TEST_CASE(frames_arrive_in_batches_with_parser_padding) {
-  recorder r;
+  recorder& r = fresh();
   auto id = transport.connect(channel({"v2.users.u1.presence"}), r.handlers());
   BOOST_REQUIRE(id);
   BOOST_REQUIRE(r.wait([&] { return r.opened; }));
@@ -115,7 +122,7 @@ BOOST_AUTO_TEST_CASE(frames_arrive_in_batches_with_parser_padding) {
 }
 
 BOOST_AUTO_TEST_CASE(an_orderly_drop_delivers_everything_before_the_close) {
-  recorder r;
+  recorder& r = fresh();
   auto uri = channel({"v2.users.u1.presence"});
   auto id = transport.connect(uri, r.handlers());
   BOOST_REQUIRE(id);
@@ -131,7 +138,7 @@ BOOST_AUTO_TEST_CASE(an_orderly_drop_delivers_everything_before_the_close) {
 BOOST_AUTO_TEST_CASE(invalid_utf8_is_left_to_the_parser) {
   // Stock websocketpp would fail the connection (1007). Here the frame
   // arrives, the parser calls it malformed, and the connection stays up.
-  recorder r;
+  recorder& r = fresh();
   auto id = transport.connect(channel({"v2.users.u1.presence"}), r.handlers());
   BOOST_REQUIRE(r.wait([&] { return r.opened; }));
   srv.inject(R"({"kind":"malformed","variant":"invalid_utf8"})");
@@ -155,7 +162,7 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_left_to_the_parser) {
 }
 
 BOOST_AUTO_TEST_CASE(an_oversized_frame_closes_with_1009) {
-  recorder r;
+  recorder& r = fresh();
   auto id = transport.connect(channel({}), r.handlers());
   BOOST_REQUIRE(id);
   // Whatever happens below, the connection ends before `r` does.
@@ -177,7 +184,7 @@ BOOST_AUTO_TEST_CASE(an_oversized_frame_closes_with_1009) {
 }
 
 BOOST_AUTO_TEST_CASE(a_paused_connection_reads_nothing_until_resumed) {
-  recorder r;
+  recorder& r = fresh();
   r.pause_after = 20;
   const std::string topic = "v2.users.u1.presence";
   auto id = transport.connect(channel({topic}), r.handlers());
@@ -203,7 +210,7 @@ BOOST_AUTO_TEST_CASE(a_paused_connection_reads_nothing_until_resumed) {
 }
 
 BOOST_AUTO_TEST_CASE(a_socket_closed_while_connecting_ends_as_asked) {
-  recorder r;
+  recorder& r = fresh();
   auto id = transport.connect(channel({"v2.users.u1.presence"}), r.handlers());
   BOOST_REQUIRE(id);
   transport.close(*id, 1000, "changed my mind"); // before the upgrade is done
@@ -215,7 +222,7 @@ BOOST_AUTO_TEST_CASE(a_socket_closed_while_connecting_ends_as_asked) {
 }
 
 BOOST_AUTO_TEST_CASE(refusals_are_reported) {
-  recorder r;
+  recorder& r = fresh();
   auto id = transport.connect("ws://127.0.0.1:" + std::to_string(srv.port())
                                 + "/channels/nope",
                               r.handlers());
@@ -223,7 +230,7 @@ BOOST_AUTO_TEST_CASE(refusals_are_reported) {
   BOOST_REQUIRE(r.wait([&] { return r.closed.has_value(); }));
   BOOST_CHECK(!r.closed->was_open);
   BOOST_CHECK_EQUAL(r.closed->http_status, 404);
-  recorder never;
+  recorder& never = fresh();
   auto remote = transport.connect("ws://streaming.example.invalid/channels/x",
                                   never.handlers());
   BOOST_REQUIRE(!remote);
