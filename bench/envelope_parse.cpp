@@ -1,7 +1,10 @@
 // The envelope parser alone, on a conversation detail event of about 900
 // bytes (the kind the emulator writes): CPU time per frame, median of 20 runs of
-// 50,000 frames. ARCHITECTURE.md's reference: simdjson On-Demand envelope
-// 0.41 us here.
+// 50,000 frames. The target (issue 14): at most 0.4 us, the whole frame
+// validated. The same run times, in turns with it, what the parser builds
+// on: simdjson's DOM parse of the frame plus three lookups; the ratio is
+// what the rest costs (rule lookup, finding topic and id in the frame's
+// bytes), and it holds when the shared machine's speed does not.
 
 #include <time.h>
 
@@ -9,6 +12,8 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include <simdjson.h>
 
 #include "runtime/envelope.hpp"
 
@@ -42,22 +47,41 @@ int main() {
   padded.assign(frame);
   envelope_parser parser;
   envelope env;
+  simdjson::dom::parser dom;
   const int n = 50000;
-  std::vector<double> per_frame_us;
+  std::vector<double> per_frame_us, reference_us, ratio;
+  int64_t sink = 0;
   for (int run = 0; run < 20; ++run) {
     double t0 = thread_cpu_s();
     for (int i = 0; i < n; ++i)
       parser.parse(padded.data(), padded.size(), padded.capacity(), i, env);
-    per_frame_us.push_back((thread_cpu_s() - t0) * 1e6 / n);
+    double t1 = thread_cpu_s();
+    for (int i = 0; i < n; ++i) {
+      simdjson::dom::element e;
+      std::string_view t, id;
+      int64_t ts = 0;
+      if (dom.parse(padded.data(), padded.size(), false).get(e)
+          || e["topicName"].get(t) || e["eventBody"]["eventTime"].get(ts)
+          || e["metadata"]["CorrelationId"].get(id))
+        return 1;
+      sink += ts + static_cast<int64_t>(t.size() + id.size());
+    }
+    double t2 = thread_cpu_s();
+    per_frame_us.push_back((t1 - t0) * 1e6 / n);
+    reference_us.push_back((t2 - t1) * 1e6 / n);
+    ratio.push_back(per_frame_us.back() / reference_us.back());
     if (env.kind != frame_kind::event || env.ts_ms != 1763800000123) {
       std::fprintf(stderr, "envelope_parse: wrong result\n");
       return 1;
     }
   }
-  std::sort(per_frame_us.begin(), per_frame_us.end());
-  std::printf("envelope_parse       median=%.3f us/frame  min=%.3f  frame=%zu bytes  "
-              "(reference: 0.41 us)\n",
-              per_frame_us[per_frame_us.size() / 2], per_frame_us.front(),
-              frame.size());
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::printf("envelope_parse       median=%.3f us/frame  frame=%zu bytes; reference "
+              "(simdjson DOM + 3 lookups) %.3f us; ratio %.2f%s\n",
+              median(per_frame_us), frame.size(), median(reference_us), median(ratio),
+              sink == 0 ? "?" : "");
   return 0;
 }

@@ -3,6 +3,7 @@
 #include "runtime/json_check.hpp"
 
 #include <cstring>
+#include <new>
 #include <deque>
 #include <string_view>
 #include <unordered_map>
@@ -94,6 +95,8 @@ public:
     /// The slot of the rule's pointer in paths_.
     size_t slot;
     timestamp_format format;
+    /// The pointer ("/eventBody/eventTime").
+    std::string pointer;
   };
 
   impl(std::vector<timestamp_rule> rules, std::string id_key) {
@@ -108,12 +111,20 @@ public:
       std::string ptr = r.pointer;
       if (ptr.empty() || ptr[0] != '/')
         ptr = "/" + ptr;
-      rules_.push_back(compiled{r.topic_pattern, paths_.add_pointer(ptr), r.format});
+      rules_.push_back(compiled{r.topic_pattern, paths_.add_pointer(ptr), r.format, ptr});
     }
     spans_.resize(paths_.size());
+    id_key_name_ = id_key;
+    // (Nested deeper than check_json allows: refused alike.)
+    if (dom_.allocate(64 * 1024, 256) != sj::SUCCESS)
+      throw std::bad_alloc();
   }
 
   frame_kind parse(const char* data, size_t size, int64_t arrival_ms, envelope& out);
+  /// The same, without simdjson: for valid JSON that simdjson's DOM cannot
+  /// hold (a number too big for it).
+  frame_kind parse_captured(const char* data, size_t size, int64_t arrival_ms,
+                            envelope& out);
 
   /// The padded copy behind parse(std::string_view, ...).
   std::string padded;
@@ -167,19 +178,143 @@ private:
   std::vector<json_span> spans_;
   size_t topic_ = 0, body_ = 0, message_ = 0, metadata_ = 0, correlation_ = 0;
   size_t id_key_ = json_paths::max; // none
+  std::string id_key_name_;
+  sj::dom::parser dom_;
   std::vector<compiled> rules_;
   std::string topic_buf_, id_buf_, tmp_buf_;
   std::unordered_map<std::string_view, int> cache_;
   std::deque<std::string> cached_topics_; // what cache_'s keys view
 };
 
-// One pass over the frame checks that it is one complete, valid JSON text
-// (runtime/json_check.hpp: an event goes to sinks whole, so all of it must
-// be valid, also the parts nobody reads) and records where the few fields
-// read here are; simdjson checks the UTF-8 of the whole frame. The fields
-// are then read from the frame's bytes in place.
+namespace {
+
+// The bytes of `text` (a string simdjson read out of the frame) where they
+// lie in the frame, so that an event can view them: at `hint` (where a
+// frame as the service writes it has them), else wherever the same bytes
+// are; if nowhere (the frame escaped them), a copy in `buf`.
+std::string_view in_frame(std::string_view text, const char* data, size_t size,
+                          size_t hint, std::string& buf) {
+  if (text.empty())
+    return {data, 0};
+  if (hint <= size && text.size() <= size - hint
+      && std::memcmp(data + hint, text.data(), text.size()) == 0)
+    return {data + hint, text.size()};
+  if (auto at = ::memmem(data, size, text.data(), text.size()))
+    return {static_cast<const char*>(at), text.size()};
+  buf.assign(text);
+  return buf;
+}
+
+} // namespace
+
+// simdjson's DOM parser validates the whole frame (structure, literals,
+// numbers, escapes, UTF-8: an event goes to the sinks whole, so all of it
+// must be valid, also the parts nobody reads) with SIMD, faster than a
+// scalar pass that validates alone (bench_envelope_parse); the few fields
+// are read from its tape, and topic and id are then found in the frame's
+// own bytes. A frame it refuses is classified by check_json (what is wrong
+// with it), and valid JSON it cannot hold (a number beyond 64 bits) goes
+// the scalar way (parse_captured).
 frame_kind envelope_parser::impl::parse(const char* data, size_t size,
                                         int64_t arrival_ms, envelope& out) {
+  out.topic = {};
+  out.id = {};
+  out.error.clear();
+  out.ts_ms = arrival_ms;
+  out.ts_from_event = false;
+  sj::dom::element root;
+  if (auto err = dom_.parse(data, size, false).get(root)) {
+    if (auto f = check_json(data, size); f != json_fault::ok)
+      return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")");
+    if (err == sj::NUMBER_ERROR)
+      return parse_captured(data, size, arrival_ms, out);
+    if (err == sj::UTF8_ERROR)
+      return malformed(out, "not valid JSON: the input is not valid UTF-8");
+    return malformed(out, std::string{"not valid JSON: "} + sj::error_message(err));
+  }
+  sj::dom::object doc;
+  std::string_view sv;
+  if (root.get(doc) || doc["topicName"].get(sv))
+    return malformed(out, "topicName: expected a string");
+  out.topic = in_frame(sv, data, size, 14, topic_buf_); // {"topicName":"
+  if (out.topic == "channel.metadata") {
+    if (!doc["eventBody"]["message"].get(sv)) {
+      if (sv == "WebSocket Heartbeat")
+        return out.kind = frame_kind::heartbeat;
+      if (sv == "pong")
+        return out.kind = frame_kind::pong;
+    }
+    return out.kind = frame_kind::metadata;
+  }
+  if (starts_with(out.topic, "v2.system.")) {
+    if (out.topic == "v2.system.socket_closing")
+      return out.kind = frame_kind::socket_closing;
+    if (starts_with(out.topic, "v2.system.no_longer_subscribed"))
+      return out.kind = frame_kind::no_longer_subscribed;
+    if (starts_with(out.topic, "v2.system.token_revoked"))
+      return out.kind = frame_kind::token_revoked;
+    return out.kind = frame_kind::system;
+  }
+  // An event: eventBody must be an object.
+  sj::dom::element body;
+  if (doc["eventBody"].get(body))
+    return malformed(out, "eventBody: missing");
+  if (!body.is_object())
+    return malformed(out, "eventBody: expected an object");
+  if (const compiled* rule = rule_for(out.topic)) {
+    // A missing or unreadable timestamp falls back to the arrival time.
+    sj::dom::element v;
+    int64_t ts = 0;
+    bool ok = false;
+    if (!root.at_pointer(rule->pointer).get(v)) {
+      if (rule->format == timestamp_format::epoch_ms)
+        ok = !v.get(ts);
+      else
+        ok = !v.get(sv) && iso8601_to_epoch_ms(sv, ts);
+    }
+    if (ok) {
+      out.ts_ms = ts;
+      out.ts_from_event = true;
+    }
+  }
+  sj::dom::element meta;
+  if (!doc["metadata"].get(meta)) {
+    if (!meta.is_object())
+      return malformed(out,
+                       "metadata.CorrelationId: expected a string (metadata is not an object)");
+    sj::dom::element c;
+    if (!meta["CorrelationId"].get(c)) {
+      if (c.get(sv))
+        return malformed(out, "metadata.CorrelationId: expected a string");
+      // ..."CorrelationId":"<id>"}} is how the service ends a frame.
+      out.id = in_frame(sv, data, size, size >= 3 + sv.size() ? size - 3 - sv.size() : 0,
+                        id_buf_);
+      return out.kind = frame_kind::event;
+    }
+  }
+  if (!id_key_name_.empty()) {
+    sj::dom::element v;
+    int64_t n;
+    if (!body[id_key_name_].get(v)) {
+      if (!v.get(sv)) {
+        out.id = in_frame(sv, data, size, size, id_buf_);
+      } else if (!v.get(n)) {
+        char digits[24];
+        auto r = std::to_chars(digits, digits + sizeof(digits), n);
+        out.id = in_frame({digits, static_cast<size_t>(r.ptr - digits)}, data, size,
+                          size, id_buf_);
+      }
+    }
+  }
+  return out.kind = frame_kind::event;
+}
+
+// One pass over the frame checks that it is one complete, valid JSON text
+// (runtime/json_check.hpp) and records where the few fields read here are;
+// simdjson checks the UTF-8 of the whole frame. The fields are then read
+// from the frame's bytes in place.
+frame_kind envelope_parser::impl::parse_captured(const char* data, size_t size,
+                                                 int64_t arrival_ms, envelope& out) {
   out.topic = {};
   out.id = {};
   out.error.clear();

@@ -6,11 +6,13 @@
 // re-serialized here: the caller keeps them whole (frame_ref) and sinks
 // build a DOM only if they want one.
 //
-// Every frame is fully validated: one pass (runtime/json_check.hpp) checks
-// that it is one complete, valid JSON text and records where the fields
-// read here are; simdjson's validator checks its UTF-8. So bad UTF-8
-// anywhere, any syntax error (also in a part nobody reads), a missing field
-// or a wrong type is a malformed frame, and never reaches a sink.
+// Every frame is fully validated by simdjson's DOM parser (SIMD; On-Demand
+// would not validate the parts it skips), its fields read from the tape, and
+// topic and id found in the frame's own bytes. A refused frame is classified
+// by runtime/json_check.hpp; valid JSON the DOM cannot hold (an integer
+// beyond 64 bits) is read by json_check's one-pass reader instead. So bad
+// UTF-8 anywhere, any syntax error (also in a part nobody reads), a missing
+// field or a wrong type is a malformed frame, and never reaches a sink.
 
 #include <cstdint>
 #include <memory>

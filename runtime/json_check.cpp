@@ -1,5 +1,6 @@
 #include "runtime/json_check.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -56,7 +57,8 @@ inline bool continues_atom(char c) {
 }
 
 // `p` is just past an opening quote; on success, just past the closing one.
-json_fault scan_string(const char*& p, const char* end, bool& escaped) {
+__attribute__((always_inline)) inline json_fault scan_string(const char*& p, const char* end,
+                                                           bool& escaped) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i control = _mm_set1_epi8(0x1f);
@@ -210,13 +212,30 @@ json_fault run(const char* data, size_t size, size_t max_depth,
   // Which of `candidates` (paths through the container at `depth`) the key
   // or index `seg` continues.
   auto match = [&](std::string_view seg, uint64_t candidates) {
-    for (uint64_t m = candidates & paths->sized(depth - 1, seg.size()); m != 0;
-         m &= m - 1) {
+    uint64_t cand = candidates & paths->sized(depth - 1, seg.size());
+    if (cand == 0)
+      return; // (the usual case: no path has a segment that long here)
+    auto same = [](const std::string& want, std::string_view key) {
+      if (want.size() != key.size())
+        return false;
+      for (size_t i = 0; i < key.size(); ++i)
+        if (want[i] != key[i])
+          return false;
+      return true;
+    };
+    if (depth <= 8) {
+      for (auto& g : paths->groups(depth - 1))
+        if ((g.paths & cand) != 0 && same(g.segment, seg)) {
+          auto hit = g.paths & cand;
+          at_end |= hit & g.ends;
+          through |= hit & ~g.ends;
+          return;
+        }
+      return;
+    }
+    for (uint64_t m = cand; m != 0; m &= m - 1) {
       auto bit = static_cast<unsigned>(__builtin_ctzll(m));
-      const std::string& want = paths->segments(bit)[depth - 1];
-      if (want.size() == seg.size()
-          && (seg.empty()
-              || (want[0] == seg[0] && std::memcmp(want.data(), seg.data(), seg.size()) == 0)))
+      if (same(paths->segments(bit)[depth - 1], seg))
         (paths->length(bit) == depth ? at_end : through) |= uint64_t{1} << bit;
     }
   };
@@ -234,19 +253,18 @@ json_fault run(const char* data, size_t size, size_t max_depth,
           return json_fault::truncated;
         uint64_t ends = 0, goes_on = 0;
         if constexpr (Capture) {
-          if (depth > 0 && stack[depth - 1] == 'a') {
-            auto i = index[depth - 1]++;
-            if (masks[depth - 1] != 0) {
-              auto seg = std::to_string(i);
-              match(seg, masks[depth - 1]);
-            }
+          if (depth > 0 && masks[depth - 1] != 0 && stack[depth - 1] == 'a') {
+            auto seg = std::to_string(index[depth - 1]++);
+            match(seg, masks[depth - 1]);
           }
-          ends = at_end & ~found;
-          goes_on = through;
-          at_end = through = 0;
-          found |= ends;
-          for (uint64_t m = ends; m != 0; m &= m - 1)
-            spans[__builtin_ctzll(m)].begin = p;
+          if ((at_end | through) != 0) { // (the usual case: no path here)
+            ends = at_end & ~found;
+            goes_on = through;
+            at_end = through = 0;
+            found |= ends;
+            for (uint64_t m = ends; m != 0; m &= m - 1)
+              spans[__builtin_ctzll(m)].begin = p;
+          }
         }
         char c = *p;
         if (c == '{' || c == '[') {
@@ -376,8 +394,18 @@ size_t json_paths::add(std::vector<std::string> segments) {
     lens_[i] = paths_[i].size();
   }
   auto slot = paths_.size() - 1;
-  for (size_t d = 0; d < paths_[slot].size() && d < 8; ++d)
-    by_size_[d][paths_[slot][d].size() & 63] |= uint64_t{1} << slot;
+  auto bit = uint64_t{1} << slot;
+  for (size_t d = 0; d < paths_[slot].size() && d < 8; ++d) {
+    const auto& seg = paths_[slot][d];
+    by_size_[d][seg.size() & 63] |= bit;
+    auto g = std::find_if(groups_[d].begin(), groups_[d].end(),
+                          [&](const group& x) { return x.segment == seg; });
+    if (g == groups_[d].end())
+      g = groups_[d].insert(groups_[d].end(), group{seg, 0, 0});
+    g->paths |= bit;
+    if (paths_[slot].size() == d + 1)
+      g->ends |= bit;
+  }
   return paths_.size() - 1;
 }
 

@@ -7,13 +7,14 @@
 // An event goes to the sinks whole, so all of it must be valid, also the
 // parts nobody reads: a parser that validates only what it reads (simdjson's
 // On-Demand API) takes a frame with its final brace missing, or with `tru`
-// in a field nobody reads, and a sink's line would then be invalid JSON. So
-// the envelope parser reads its fields in the same pass that checks the
-// structure (brackets balanced and in order, commas and colons in their
-// places, one root value and nothing after it), every literal, number and
-// escape (a surrogate escape only as a high-low pair), and no raw control
-// character inside a string. UTF-8 is left to
-// simdjson's validator (runtime/envelope.cpp).
+// in a field nobody reads, and a sink's line would then be invalid JSON.
+// The envelope parser validates with simdjson's DOM; this check says what is
+// wrong with a frame it refused (the fault below), and reads the frames
+// simdjson cannot hold although they are valid (integers beyond 64 bits).
+// It checks the structure (brackets balanced and in order, commas and
+// colons in their places, one root value and nothing after it), every
+// literal, number and escape (a surrogate escape only as a high-low pair),
+// and no raw control character inside a string; UTF-8 is left to simdjson.
 //
 // String contents, most of a frame's bytes, are scanned sixteen bytes at a
 // time (SSE2, which every x86-64 has).
@@ -102,12 +103,22 @@ public:
   uint64_t sized(size_t depth, size_t size) const {
     return depth < 8 ? by_size_[depth][size & 63] : ~uint64_t{0};
   }
+  /// The distinct segments at `depth` (below 8), each with the paths that
+  /// have it there and those of them that end there: a key is compared
+  /// once, whatever the number of paths that share its segment.
+  struct group {
+    std::string segment;
+    uint64_t paths = 0;
+    uint64_t ends = 0;
+  };
+  const std::vector<group>& groups(size_t depth) const { return groups_[depth]; }
 
 private:
   std::vector<std::vector<std::string>> paths_;
   const std::string* segs_[max] = {};
   size_t lens_[max] = {};
   uint64_t by_size_[8][64] = {};
+  std::vector<group> groups_[8];
 };
 
 /// check_json that also fills `spans` (paths.size() of them) with where each

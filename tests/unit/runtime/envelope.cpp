@@ -78,6 +78,22 @@ BOOST_AUTO_TEST_CASE(an_event_time_that_is_no_int64_means_arrival_time) {
               == frame_kind::malformed);
 }
 
+BOOST_AUTO_TEST_CASE(valid_json_simdjson_cannot_hold_is_still_read) {
+  // An integer beyond 64 bits is valid JSON that simdjson's DOM refuses: the
+  // one-pass reader takes the frame instead, with the same result.
+  BOOST_REQUIRE(parse(R"({"topicName":"v2.detail.events.conversation.c1.customer.start",)"
+                      R"("eventBody":{"eventTime":1763800000123,"big":123456789012345678901234567890,)"
+                      R"("tiny":1e400},"metadata":{"CorrelationId":"cid-9"}})")
+                == frame_kind::event);
+  BOOST_CHECK_EQUAL(env.topic, "v2.detail.events.conversation.c1.customer.start");
+  BOOST_CHECK_EQUAL(env.id, "cid-9");
+  BOOST_CHECK_EQUAL(env.ts_ms, 1763800000123);
+  // What neither accepts is malformed, with what is wrong.
+  BOOST_CHECK(parse(R"({"topicName":"t","eventBody":{"note":"\ud800"}})")
+              == frame_kind::malformed);
+  BOOST_CHECK_EQUAL(env.error, "not valid JSON (string)");
+}
+
 BOOST_AUTO_TEST_CASE(presence_and_routing_status_use_iso_times) {
   BOOST_CHECK(parse(R"({"metadata":{"CorrelationId":"p"},"topicName":"v2.users.u1.presence",)"
                     R"("eventBody":{"modifiedDate":"2025-11-22T08:26:40.123Z"}})")
