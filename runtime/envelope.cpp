@@ -115,9 +115,6 @@ public:
     }
     spans_.resize(paths_.size());
     id_key_name_ = id_key;
-    // (Nested deeper than check_json allows: refused alike.)
-    if (dom_.allocate(64 * 1024, 256) != sj::SUCCESS)
-      throw std::bad_alloc();
   }
 
   frame_kind parse(const char* data, size_t size, int64_t arrival_ms, envelope& out);
@@ -179,7 +176,8 @@ private:
   size_t topic_ = 0, body_ = 0, message_ = 0, metadata_ = 0, correlation_ = 0;
   size_t id_key_ = json_paths::max; // none
   std::string id_key_name_;
-  sj::dom::parser dom_;
+  static constexpr size_t small_capacity = 4096;
+  static constexpr size_t big_capacity = 64 * 1024;
   std::vector<compiled> rules_;
   std::string topic_buf_, id_buf_, tmp_buf_;
   std::unordered_map<std::string_view, int> cache_;
@@ -222,8 +220,18 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
   out.error.clear();
   out.ts_ms = arrival_ms;
   out.ts_from_event = false;
+  // One DOM parser per thread, not per tenant: nothing of it is kept past
+  // this call (topic and id are views into the frame or copies), and its
+  // buffers (about 14 bytes per byte of the largest frame so far) would
+  // otherwise be paid by every tenant. Nested deeper than check_json allows
+  // is refused alike. A rare big frame does not pin its buffers: back to
+  // small for the next ordinary one.
+  thread_local sj::dom::parser dom;
+  if ((dom.capacity() == 0 || (dom.capacity() > big_capacity && size <= small_capacity))
+      && dom.allocate(small_capacity, 256) != sj::SUCCESS)
+    return malformed(out, "out of memory");
   sj::dom::element root;
-  if (auto err = dom_.parse(data, size, false).get(root)) {
+  if (auto err = dom.parse(data, size, false).get(root)) {
     if (auto f = check_json(data, size); f != json_fault::ok)
       return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")");
     if (err == sj::NUMBER_ERROR)
