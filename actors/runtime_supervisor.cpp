@@ -164,17 +164,12 @@ void respawn(pointer self, const std::string& kind, const std::string& id) {
   auto& st = self->state;
   if (kind == "limiter" && !st.limiter) {
     spawn_limiter(self);
-    // The permits asked for and not granted are asked for again (on behalf
-    // of whoever asked: a supervisor, a session's rollover), and the
-    // supervisors hear of it.
-    auto lim = st.pc->limiter->get();
+    // The permits asked for and not granted are asked for again, on behalf
+    // of whoever asked (a supervisor, a session's rollover).
     std::lock_guard<std::mutex> g{st.pc->mtx};
-    for (auto& [tid, core] : st.pc->tenants) {
+    for (auto& [tid, core] : st.pc->tenants)
       if (core->permits)
         core->permits->ask_again_all();
-      if (auto sup = core->handles().supervisor)
-        self->send(caf::actor_cast<supervisor_actor>(sup), limiter_atom::value, lim);
-    }
   } else if (kind == "audit" && !st.audit_log) {
     spawn_audit_log(self);
   } else if (kind == "supervisor") {

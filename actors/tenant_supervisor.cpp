@@ -527,12 +527,6 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
     [=](granted_atom, const std::string&, const std::string& holder) {
       on_granted(self, holder);
     },
-    [=](limiter_atom, const limiter_actor&) {
-      // A new limiter: it knows the permits the tenants hold; a permit
-      // asked for and not yet granted is asked for again.
-      if (!keep_of(self).permit_wait.empty())
-        ask_permit(self);
-    },
     [=](status_atom) { return keep_of(self).status; },
     [=](stats_atom) -> caf::result<orderer_stats> {
       auto& k = keep_of(self);

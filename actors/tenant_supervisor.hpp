@@ -22,7 +22,8 @@
 //   (channel_atom, channel_info)      from the session: the channel to resume
 //   (restart_atom, gen), (respawn_atom, kind, gen)   its backoff timers
 //   (granted_atom, key, holder)       the limiter's permit for the session
-//   (limiter_atom, limiter)           the limiter was restarted: ask again
+//                                     (a new limiter is asked again by the
+//                                     runtime: channel_permits::ask_again_all)
 //   (status_atom) -> tenant_status, (stats_atom) -> orderer_stats,
 //   (children_atom) -> (session, orderer)
 //   (stop_atom)                       stop, drained

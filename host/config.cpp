@@ -241,6 +241,11 @@ void read_timestamp_rules(checker& c, const json& j, const std::string& path,
     c.fail(path, "expected an array of {\"topic\", \"pointer\", \"format\"}");
     return;
   }
+  // (The envelope parser reads at most 64 paths, five of them its own.)
+  if (j.size() > 32) {
+    c.fail(path, "at most 32 rules (got " + std::to_string(j.size()) + ")");
+    return;
+  }
   std::vector<timestamp_rule> rules;
   for (size_t i = 0; i < j.size(); ++i) {
     auto p = path + "[" + std::to_string(i) + "]";

@@ -6,7 +6,6 @@
 //   limiter    --(granted_atom, key, holder)----> supervisor (when granted)
 //   supervisor --(release_atom, key, holder)----> limiter
 //   runtime    --(forget_atom, holder prefix)---> limiter (a tenant is gone)
-//   runtime    --(limiter_atom, limiter)--------> supervisor (a new limiter)
 //   anyone     --(status_atom)------------------> supervisor -> tenant_status
 //   anyone     --(stats_atom)-------------------> supervisor -> orderer_stats
 //                                                             (from its orderer)
@@ -32,7 +31,6 @@ using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
 using granted_atom = caf::atom_constant<caf::atom("granted")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
-using limiter_atom = caf::atom_constant<caf::atom("limiter")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
@@ -79,7 +77,6 @@ using supervisor_actor = caf::typed_actor<
   caf::reacts_to<restart_atom, uint64_t>,
   caf::reacts_to<respawn_atom, std::string, uint64_t>,
   caf::reacts_to<granted_atom, std::string, std::string>,
-  caf::reacts_to<limiter_atom, limiter_actor>,
   caf::replies_to<status_atom>::with<tenant_status>,
   caf::replies_to<stats_atom>::with<orderer_stats>,
   caf::replies_to<children_atom>::with<caf::actor, caf::actor>,

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 #include <deque>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -120,8 +121,7 @@ public:
   frame_kind parse(const char* data, size_t size, int64_t arrival_ms, envelope& out);
   /// The same, without simdjson: for valid JSON that simdjson's DOM cannot
   /// hold (a number too big for it).
-  frame_kind parse_captured(const char* data, size_t size, int64_t arrival_ms,
-                            envelope& out);
+  frame_kind parse_captured(const char* data, size_t size, envelope& out);
 
   /// The padded copy behind parse(std::string_view, ...).
   std::string padded;
@@ -186,6 +186,28 @@ private:
 
 namespace {
 
+// The kind of a frame that is no event, by its topic (and, for
+// channel.metadata, eventBody.message: null when absent); none for an event.
+std::optional<frame_kind> non_event(std::string_view topic,
+                                    const std::string_view* message) {
+  if (topic == "channel.metadata") {
+    if (message && *message == "WebSocket Heartbeat")
+      return frame_kind::heartbeat;
+    if (message && *message == "pong")
+      return frame_kind::pong;
+    return frame_kind::metadata;
+  }
+  if (!starts_with(topic, "v2.system."))
+    return std::nullopt;
+  if (topic == "v2.system.socket_closing")
+    return frame_kind::socket_closing;
+  if (starts_with(topic, "v2.system.no_longer_subscribed"))
+    return frame_kind::no_longer_subscribed;
+  if (starts_with(topic, "v2.system.token_revoked"))
+    return frame_kind::token_revoked;
+  return frame_kind::system;
+}
+
 // The bytes of `text` (a string simdjson read out of the frame) where they
 // lie in the frame, so that an event can view them: at `hint` (where a
 // frame as the service writes it has them), else wherever the same bytes
@@ -232,10 +254,10 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
     return malformed(out, "out of memory");
   sj::dom::element root;
   if (auto err = dom.parse(data, size, false).get(root)) {
+    if (err == sj::NUMBER_ERROR) // (it checks the frame itself)
+      return parse_captured(data, size, out);
     if (auto f = check_json(data, size); f != json_fault::ok)
       return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")");
-    if (err == sj::NUMBER_ERROR)
-      return parse_captured(data, size, arrival_ms, out);
     if (err == sj::UTF8_ERROR)
       return malformed(out, "not valid JSON: the input is not valid UTF-8");
     return malformed(out, std::string{"not valid JSON: "} + sj::error_message(err));
@@ -245,24 +267,10 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
   if (root.get(doc) || doc["topicName"].get(sv))
     return malformed(out, "topicName: expected a string");
   out.topic = in_frame(sv, data, size, 14, topic_buf_); // {"topicName":"
-  if (out.topic == "channel.metadata") {
-    if (!doc["eventBody"]["message"].get(sv)) {
-      if (sv == "WebSocket Heartbeat")
-        return out.kind = frame_kind::heartbeat;
-      if (sv == "pong")
-        return out.kind = frame_kind::pong;
-    }
-    return out.kind = frame_kind::metadata;
-  }
-  if (starts_with(out.topic, "v2.system.")) {
-    if (out.topic == "v2.system.socket_closing")
-      return out.kind = frame_kind::socket_closing;
-    if (starts_with(out.topic, "v2.system.no_longer_subscribed"))
-      return out.kind = frame_kind::no_longer_subscribed;
-    if (starts_with(out.topic, "v2.system.token_revoked"))
-      return out.kind = frame_kind::token_revoked;
-    return out.kind = frame_kind::system;
-  }
+  bool has_message = out.topic == "channel.metadata"
+                     && !doc["eventBody"]["message"].get(sv);
+  if (auto kind = non_event(out.topic, has_message ? &sv : nullptr))
+    return out.kind = *kind;
   // An event: eventBody must be an object.
   sj::dom::element body;
   if (doc["eventBody"].get(body))
@@ -322,12 +330,8 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
 // simdjson checks the UTF-8 of the whole frame. The fields are then read
 // from the frame's bytes in place.
 frame_kind envelope_parser::impl::parse_captured(const char* data, size_t size,
-                                                 int64_t arrival_ms, envelope& out) {
-  out.topic = {};
-  out.id = {};
-  out.error.clear();
-  out.ts_ms = arrival_ms;
-  out.ts_from_event = false;
+                                                 envelope& out) {
+  // (`out` was reset by parse.)
   if (auto f = check_json(data, size, paths_, spans_.data()); f != json_fault::ok)
     return malformed(out, std::string{"not valid JSON ("} + to_string(f) + ")");
   if (!sj::validate_utf8(data, size))
@@ -336,25 +340,11 @@ frame_kind envelope_parser::impl::parse_captured(const char* data, size_t size,
   if (!spans_[topic_].found() || !string_of(spans_[topic_], topic_buf_, out.topic))
     return malformed(out, "topicName: expected a string");
   std::string_view sv;
-  if (out.topic == "channel.metadata") {
-    auto& m = spans_[message_];
-    if (m.found() && spans_[body_].kind() == '{' && string_of(m, tmp_buf_, sv)) {
-      if (sv == "WebSocket Heartbeat")
-        return out.kind = frame_kind::heartbeat;
-      if (sv == "pong")
-        return out.kind = frame_kind::pong;
-    }
-    return out.kind = frame_kind::metadata;
-  }
-  if (starts_with(out.topic, "v2.system.")) {
-    if (out.topic == "v2.system.socket_closing")
-      return out.kind = frame_kind::socket_closing;
-    if (starts_with(out.topic, "v2.system.no_longer_subscribed"))
-      return out.kind = frame_kind::no_longer_subscribed;
-    if (starts_with(out.topic, "v2.system.token_revoked"))
-      return out.kind = frame_kind::token_revoked;
-    return out.kind = frame_kind::system;
-  }
+  auto& m = spans_[message_];
+  bool has_message = out.topic == "channel.metadata" && m.found()
+                     && string_of(m, tmp_buf_, sv);
+  if (auto kind = non_event(out.topic, has_message ? &sv : nullptr))
+    return out.kind = *kind;
   // An event: eventBody must be an object.
   if (!spans_[body_].found())
     return malformed(out, "eventBody: missing");

@@ -1,6 +1,5 @@
 #include "runtime/json_check.hpp"
 
-#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -57,8 +56,7 @@ inline bool continues_atom(char c) {
 }
 
 // `p` is just past an opening quote; on success, just past the closing one.
-__attribute__((always_inline)) inline json_fault scan_string(const char*& p, const char* end,
-                                                           bool& escaped) {
+json_fault scan_string(const char*& p, const char* end, bool& escaped) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
   const __m128i control = _mm_set1_epi8(0x1f);
@@ -212,31 +210,11 @@ json_fault run(const char* data, size_t size, size_t max_depth,
   // Which of `candidates` (paths through the container at `depth`) the key
   // or index `seg` continues.
   auto match = [&](std::string_view seg, uint64_t candidates) {
-    uint64_t cand = candidates & paths->sized(depth - 1, seg.size());
-    if (cand == 0)
-      return; // (the usual case: no path has a segment that long here)
-    auto same = [](const std::string& want, std::string_view key) {
-      if (want.size() != key.size())
-        return false;
-      for (size_t i = 0; i < key.size(); ++i)
-        if (want[i] != key[i])
-          return false;
-      return true;
-    };
-    if (depth <= 8) {
-      for (auto& g : paths->groups(depth - 1))
-        if ((g.paths & cand) != 0 && same(g.segment, seg)) {
-          auto hit = g.paths & cand;
-          at_end |= hit & g.ends;
-          through |= hit & ~g.ends;
-          return;
-        }
-      return;
-    }
-    for (uint64_t m = cand; m != 0; m &= m - 1) {
+    for (uint64_t m = candidates; m != 0; m &= m - 1) {
       auto bit = static_cast<unsigned>(__builtin_ctzll(m));
-      if (same(paths->segments(bit)[depth - 1], seg))
-        (paths->length(bit) == depth ? at_end : through) |= uint64_t{1} << bit;
+      auto& segs = paths->path(bit);
+      if (segs[depth - 1] == seg)
+        (segs.size() == depth ? at_end : through) |= uint64_t{1} << bit;
     }
   };
   // (Anything above a space is no space: one comparison in the usual case.)
@@ -389,23 +367,6 @@ size_t json_paths::add(std::vector<std::string> segments) {
   if (paths_.size() >= max)
     throw std::length_error("json_paths: more than 64 paths");
   paths_.push_back(std::move(segments));
-  for (size_t i = 0; i < paths_.size(); ++i) { // (the vector may have moved)
-    segs_[i] = paths_[i].data();
-    lens_[i] = paths_[i].size();
-  }
-  auto slot = paths_.size() - 1;
-  auto bit = uint64_t{1} << slot;
-  for (size_t d = 0; d < paths_[slot].size() && d < 8; ++d) {
-    const auto& seg = paths_[slot][d];
-    by_size_[d][seg.size() & 63] |= bit;
-    auto g = std::find_if(groups_[d].begin(), groups_[d].end(),
-                          [&](const group& x) { return x.segment == seg; });
-    if (g == groups_[d].end())
-      g = groups_[d].insert(groups_[d].end(), group{seg, 0, 0});
-    g->paths |= bit;
-    if (paths_[slot].size() == d + 1)
-      g->ends |= bit;
-  }
   return paths_.size() - 1;
 }
 

@@ -80,13 +80,6 @@ class json_paths {
 public:
   static constexpr size_t max = 64;
 
-  json_paths() = default;
-  // (Its tables point into its own segments: moved, not copied.)
-  json_paths(const json_paths&) = delete;
-  json_paths& operator=(const json_paths&) = delete;
-  json_paths(json_paths&&) = default;
-  json_paths& operator=(json_paths&&) = default;
-
   /// Adds a path and returns its slot (the same path twice: the same slot);
   /// throws std::length_error past `max` paths.
   size_t add(std::vector<std::string> segments);
@@ -95,30 +88,8 @@ public:
   size_t size() const { return paths_.size(); }
   const std::vector<std::string>& path(size_t slot) const { return paths_[slot]; }
 
-  /// (For the checker) each path's segments and their number, at hand.
-  const std::string* segments(size_t slot) const { return segs_[slot]; }
-  size_t length(size_t slot) const { return lens_[slot]; }
-  /// The paths whose segment at `depth` (0-based) may be `size` bytes long
-  /// (all of them below the first eight levels).
-  uint64_t sized(size_t depth, size_t size) const {
-    return depth < 8 ? by_size_[depth][size & 63] : ~uint64_t{0};
-  }
-  /// The distinct segments at `depth` (below 8), each with the paths that
-  /// have it there and those of them that end there: a key is compared
-  /// once, whatever the number of paths that share its segment.
-  struct group {
-    std::string segment;
-    uint64_t paths = 0;
-    uint64_t ends = 0;
-  };
-  const std::vector<group>& groups(size_t depth) const { return groups_[depth]; }
-
 private:
   std::vector<std::vector<std::string>> paths_;
-  const std::string* segs_[max] = {};
-  size_t lens_[max] = {};
-  uint64_t by_size_[8][64] = {};
-  std::vector<group> groups_[8];
 };
 
 /// check_json that also fills `spans` (paths.size() of them) with where each

@@ -53,6 +53,22 @@ std::string file_text(const fs::path& p) {
   return ss.str();
 }
 
+// A tenant of the emulator at `base`, on client "app", reading `topic`, with
+// its secret in the environment variable `secret_env` and `sink` (a file
+// path, or "null").
+json tenant_json(const std::string& base, const std::string& id,
+                 const std::string& secret_env, const std::string& sink) {
+  json sinks = sink == "null" ? json{{{"type", "null"}}}
+                              : json{{{"type", "file"}, {"path", sink}}};
+  return json{{"id", id},
+              {"login_url", base},
+              {"api_url", base},
+              {"client_id", "app"},
+              {"client_secret_env", secret_env},
+              {"topics", {topic}},
+              {"sinks", sinks}};
+}
+
 size_t line_count(const fs::path& p) {
   std::ifstream in{p};
   size_t n = 0;
@@ -265,16 +281,10 @@ BOOST_AUTO_TEST_CASE(undelivered_events_outrank_a_failed_tenant_and_both_are_sai
   auto audit = dir.path / "audit.jsonl";
   auto tenant = [&](const std::string& id, const std::string& secret_env,
                     const std::string& path) {
-    return json{{"id", id},
-                {"login_url", emu.base},
-                {"api_url", emu.base},
-                {"client_id", "app"},
-                {"client_secret_env", secret_env},
-                {"topics", {topic}},
-                {"supervisor", {{"drain_timeout_ms", 500}}},
-                {"delivery", {{"max_refusals", 1000}, {"retry_initial_ms", 10},
-                              {"retry_max_ms", 50}}},
-                {"sinks", {{{"type", "file"}, {"path", path}}}}};
+    auto t = tenant_json(emu.base, id, secret_env, path);
+    t["supervisor"] = {{"drain_timeout_ms", 500}};
+    t["delivery"] = {{"max_refusals", 1000}, {"retry_initial_ms", 10}, {"retry_max_ms", 50}};
+    return t;
   };
   json cfg = {{"tenants", {tenant("acme", "ACME_SECRET", "/dev/full"),
                            tenant("bad", "BAD_SECRET", "bad.jsonl")}},
@@ -300,13 +310,7 @@ BOOST_AUTO_TEST_CASE(a_refused_tenant_is_named_at_once_and_the_exit_code_says_so
   test::emulator_fixture emu{ec};
   temp_dir dir;
   auto tenant = [&](const std::string& id, const std::string& secret_env) {
-    return json{{"id", id},
-                {"login_url", emu.base},
-                {"api_url", emu.base},
-                {"client_id", "app"},
-                {"client_secret_env", secret_env},
-                {"topics", {topic}},
-                {"sinks", {{{"type", "file"}, {"path", id + ".jsonl"}}}}};
+    return tenant_json(emu.base, id, secret_env, id + ".jsonl");
   };
   json cfg = {{"tenants", {tenant("acme", "ACME_SECRET"), tenant("bad", "BAD_SECRET")}},
               {"metrics", {{"listen", "127.0.0.1:0"}}}};
@@ -366,13 +370,7 @@ BOOST_AUTO_TEST_CASE(the_open_file_limit_is_raised_or_named_before_anything_conn
   auto config = [&](int tenants) {
     json list = json::array();
     for (int i = 0; i < tenants; ++i)
-      list.push_back({{"id", "t" + std::to_string(i)},
-                      {"login_url", emu.base},
-                      {"api_url", emu.base},
-                      {"client_id", "app"},
-                      {"client_secret_env", "ACME_SECRET"},
-                      {"topics", {topic}},
-                      {"sinks", {{{"type", "null"}}}}});
+      list.push_back(tenant_json(emu.base, "t" + std::to_string(i), "ACME_SECRET", "null"));
     auto path = dir.path / ("t" + std::to_string(tenants) + ".json");
     std::ofstream{path} << json{{"tenants", list}, {"metrics", {{"listen", "off"}}}}.dump(2);
     return path.string();

@@ -1,5 +1,6 @@
 #include "actors/connection_limiter.hpp"
 #include "actors/channel_permits.hpp"
+#include "runtime/tenant_sockets.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -169,4 +170,31 @@ BOOST_FIXTURE_TEST_CASE(a_tenants_permits_count_channels_and_survive_a_new_limit
   ask("k", "b/0");
   ask("k", "b/1");
   BOOST_CHECK_EQUAL(granted.back(), "b/1");
+}
+
+// A socket a session leaves to its successor keeps its channel's permit until
+// it is closed; then the permit goes back (and another tenant may have it).
+BOOST_FIXTURE_TEST_CASE(a_socket_left_behind_keeps_its_permit_until_closed,
+                        limiter_fixture) {
+  start({1, 1000});
+  auto ref = std::make_shared<limiter_ref>();
+  ref->set(limiter);
+  auto permits = std::make_shared<channel_permits>("a", "k", ref);
+  auto asker = sys.spawn([=](caf::event_based_actor*) -> caf::behavior {
+    return {[=](granted_atom, const std::string&, const std::string& h) {
+      permits->granted(h);
+    }};
+  });
+  clients.push_back(asker);
+  auto held = permits->ask(asker);
+  sched.run();
+  BOOST_REQUIRE_EQUAL(permits->held_count(), 1u);
+  tenant_sockets sockets{nullptr, [=](const std::string& p) { permits->release(p); }};
+  sockets.leave(7, held);
+  ask("k", "b/0"); // another tenant: the only permit is the left socket's
+  BOOST_CHECK(granted.empty());
+  sockets.close_left(1000, "replaced");
+  sched.run();
+  BOOST_CHECK_EQUAL(permits->held_count(), 0u);
+  BOOST_CHECK((granted == std::vector<std::string>{"b/0"}));
 }

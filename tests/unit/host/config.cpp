@@ -107,6 +107,20 @@ BOOST_AUTO_TEST_CASE(bad_fields_are_named_by_their_path) {
   BOOST_CHECK_NE(text.find("metrics.listen: expected address:port"), std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(timestamp_rules_are_bounded) {
+  // More than the envelope parser can read (json_paths::max) is refused at
+  // load, not when a session starts.
+  auto text = problems_of([](json& j) {
+    auto rules = json::array();
+    for (int i = 0; i < 33; ++i)
+      rules.push_back({{"topic", "v2.x" + std::to_string(i) + ".*"},
+                       {"pointer", "/eventBody/t" + std::to_string(i)}});
+    j["tenants"][0]["ordering"]["timestamps"] = rules;
+  });
+  BOOST_CHECK_NE(text.find("tenants[0].ordering.timestamps: at most 32 rules (got 33)"),
+                 std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(missing_and_inconsistent_values_are_refused) {
   BOOST_CHECK_NE(problems_of([](json& j) { j["tenants"][0].erase("topics"); })
                    .find("tenants[0].topics: expected a non-empty array"),
