@@ -25,8 +25,36 @@ void metrics_keep::publish() {
 }
 
 tenant_metrics metrics_keep::snapshot() const {
-  std::lock_guard<std::mutex> g{mtx_};
-  return published_;
+  tenant_metrics out;
+  {
+    std::lock_guard<std::mutex> g{mtx_};
+    out = published_;
+  }
+  read_live(out);
+  return out;
+}
+
+void metrics_keep::read_live(tenant_metrics& x) const {
+  if (inbox) {
+    x.inbox_buffered = inbox->buffered_events();
+    x.inbox_dropped = inbox->dropped_events();
+    x.last_frame_ms = inbox->last_frame_ms();
+  }
+  if (budget) {
+    x.held = budget->held();
+    x.held_cap = budget->cap();
+    x.reading_paused = budget->blocked();
+    x.paused_s = double(budget->blocked_ms()) / 1000.0;
+  }
+  if (board) {
+    auto os = board->stats();
+    if (os.incarnations > 0) { // published by an orderer
+      os.tenant = x.tenant;
+      x.orderer = std::move(os);
+    }
+    if (x.gap_since_ms == 0)
+      x.event_rate = board->rate(wall_ms());
+  }
 }
 
 namespace {
@@ -71,6 +99,7 @@ void snapshot(metrics_pointer self) {
   auto& st = self->state;
   if (st.hook.url.empty())
     return;
+  st.keep->read_live(st.keep->m);
   st.keep->hook_pending = health_snapshot_json(st.keep->m, wall_ms());
   post_hook(self);
 }
@@ -109,6 +138,8 @@ void open_gap(metrics_pointer self, int64_t at) {
   auto& k = *self->state.keep;
   if (k.in_gap)
     return;
+  if (k.board) // the rate before the gap, for its estimate
+    k.m.event_rate = k.board->rate(wall_ms());
   k.in_gap = true;
   k.gap_start = at;
   k.gap_start_wall = wall_ms() - (now_ms(self) - at);
@@ -221,50 +252,11 @@ void take_audits(metrics_pointer self) {
   st.keep->publish();
 }
 
-void read_shared(metrics_pointer self) {
+// A snapshot for the webhook every interval, as well as on each change.
+void arm_hook_interval(metrics_pointer self) {
   auto& st = self->state;
-  auto& m = st.keep->m;
-  if (st.deps.inbox) {
-    m.inbox_buffered = st.deps.inbox->buffered_events();
-    m.inbox_dropped = st.deps.inbox->dropped_events();
-    m.last_frame_ms = st.deps.inbox->last_frame_ms();
-  }
-  if (st.deps.budget) {
-    m.held = st.deps.budget->held();
-    m.held_cap = st.deps.budget->cap();
-    m.reading_paused = st.deps.budget->blocked();
-    m.paused_s = double(st.deps.budget->blocked_ms()) / 1000.0;
-  }
-}
-
-void poll(metrics_pointer self) {
-  read_shared(self);
-  auto& st = self->state;
-  auto orderer = st.deps.orderer ? st.deps.orderer() : caf::actor{};
-  if (!orderer) {
-    st.keep->publish();
-    return;
-  }
-  self->request(orderer, seconds{2}, stats_atom::value)
-    .then(
-      [=](const orderer_stats& os) {
-        auto& k = *self->state.keep;
-        auto now = now_ms(self);
-        if (k.last_tick != 0 && now > k.last_tick
-            && os.received >= k.last_received) {
-          auto rate = double(os.received - k.last_received) * 1000.0
-                      / double(now - k.last_tick);
-          // A smoothed rate: a gap's estimate uses the rate before it.
-          if (!k.in_gap)
-            k.m.event_rate = k.m.event_rate == 0 ? rate
-                                                 : 0.7 * k.m.event_rate + 0.3 * rate;
-        }
-        k.last_tick = now;
-        k.last_received = os.received;
-        k.m.orderer = os;
-        k.publish();
-      },
-      [=](caf::error&) { self->state.keep->publish(); });
+  if (!st.hook.url.empty())
+    self->delayed_send(self, st.hook.interval, tick_atom::value);
 }
 
 } // namespace
@@ -321,7 +313,11 @@ metrics_actor_impl(metrics_pointer self, std::shared_ptr<metrics_keep> keep,
         caf::anon_send(caf::actor_cast<metrics_actor>(strong), poke_atom::value);
     });
   }
-  self->send(self, tick_atom::value);
+  if (!st.keep->inbox)
+    st.keep->inbox = st.deps.inbox;
+  if (!st.keep->budget)
+    st.keep->budget = st.deps.budget;
+  arm_hook_interval(self);
   post_hook(self);
   return {
     [=](const audit_event& e) {
@@ -331,31 +327,19 @@ metrics_actor_impl(metrics_pointer self, std::shared_ptr<metrics_keep> keep,
       self->state.keep->publish();
     },
     [=](poke_atom) { take_audits(self); },
-    [=](metrics_atom) -> caf::result<tenant_metrics> {
-      // Fresh counters: ask the orderer; answer with what is known if it
-      // does not answer.
-      auto& st = self->state;
-      read_shared(self);
-      auto orderer = st.deps.orderer ? st.deps.orderer() : caf::actor{};
-      if (!orderer)
-        return st.keep->m;
-      auto rp = self->make_response_promise<tenant_metrics>();
-      self->request(orderer, seconds{1}, stats_atom::value)
-        .then(
-          [=](const orderer_stats& os) mutable {
-            self->state.keep->m.orderer = os;
-            rp.deliver(self->state.keep->m);
-          },
-          [=](caf::error&) mutable { rp.deliver(self->state.keep->m); });
-      return rp;
+    [=](metrics_atom) -> tenant_metrics {
+      auto& k = *self->state.keep;
+      k.read_live(k.m);
+      return k.m;
     },
     [=](tick_atom) {
-      poll(self);
       auto& st = self->state;
-      if (!st.hook.url.empty() && !st.hook_in_flight
-          && now_ms(self) - st.keep->hook_last_sent >= st.hook.interval.count())
+      if (!st.hook_in_flight
+          && now_ms(self) - st.keep->hook_last_sent >= st.hook.interval.count()) {
+        st.keep->read_live(st.keep->m);
         snapshot(self);
-      self->delayed_send(self, seconds{1}, tick_atom::value);
+      }
+      arm_hook_interval(self);
     },
     [=](http_done_atom, uint64_t id, const http_response& r) {
       auto& st = self->state;

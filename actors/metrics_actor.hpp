@@ -3,16 +3,18 @@
 // metrics_actor: one per tenant. It consumes the tenant's audit queue (every
 // actor of the tenant reports there, runtime/audit_queue.hpp), derives the
 // metrics from those reports, forwards each one to the process's audit
-// queue, and adds its own (gap_closed, audit_gap). Once a second it asks the
-// orderer for its counters and reads the inbox and the budget, and it
-// publishes a snapshot that /metrics, /healthz and hosts read without asking
-// it (ARCHITECTURE.md, metrics_actor, invariants 3 and 5).
+// queue, and adds its own (gap_closed, audit_gap). It publishes a snapshot
+// that /metrics, /healthz and hosts read without asking it (ARCHITECTURE.md,
+// metrics_actor, invariants 3 and 5); what changes without an audit event
+// (the orderer's counters and event rate, the inbox and the budget) is read
+// when the snapshot is read. Nothing runs on a timer: an idle tenant costs
+// no CPU (issue 15).
 //
 // Takes:
 //   (poke_atom)                        the tenant's audit queue has events
 //   (audit_event)                      an event handed over directly
-//   (metrics_atom) -> tenant_metrics   fresh counters (asks the orderer)
-//   (tick_atom)                        its poll timer
+//   (metrics_atom) -> tenant_metrics   fresh counters
+//   (tick_atom)                        the webhook's interval (only with one)
 //   HTTP results and retry timers of the health webhook
 //
 // Everything it counts lives in a metrics_keep that the tenant holds: a
@@ -24,7 +26,7 @@
 // tenant closes, for whatever reason (the connected and disconnected events
 // come from the transport's thread with the time they happened), and ends
 // when one opens; that length is also the reconnect's latency; its length goes to a histogram, and the events it probably
-// cost (the recent event rate times its length) to a counter and to the
+// cost (the event rate of the ten seconds before it, times its length) to a counter and to the
 // audit log (gap_closed, with start, end, length and estimate). The service
 // has no replay: this is how a gap becomes visible.
 //
@@ -45,6 +47,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_util.hpp"
+#include "actors/orderer_actor.hpp"
 #include "messages/metrics.hpp"
 #include "messages/supervision.hpp"
 #include "messages/token.hpp"
@@ -85,8 +88,11 @@ public:
   int64_t gap_start = 0;        // actor clock, ms
   int64_t gap_start_wall = 0;   // epoch ms
   int64_t open_sockets = 0;
-  uint64_t last_received = 0;
-  int64_t last_tick = 0;
+  // Read live by snapshot(); set before the first actor starts, then only
+  // read (any of them may be null).
+  std::shared_ptr<event_inbox> inbox;
+  std::shared_ptr<event_budget> budget;
+  std::shared_ptr<const orderer_board> board;
   // The webhook: the newest snapshot not yet sent, and the one in flight
   // (sent again by a restarted actor unless a newer one waits).
   std::string hook_pending;
@@ -98,7 +104,12 @@ public:
 
   /// Makes `m` what snapshot() returns (any thread may read it).
   void publish();
+  /// What was published, with the live values read now.
   tenant_metrics snapshot() const;
+  /// Fills in `x` what is read live: the orderer's counters and rate (the
+  /// rate stays the one at the gap's start while a gap lasts), the inbox
+  /// and the budget.
+  void read_live(tenant_metrics& x) const;
 
 private:
   mutable std::mutex mtx_;
@@ -114,8 +125,6 @@ struct metrics_deps {
   std::shared_ptr<event_inbox> inbox;       // may be null
   std::shared_ptr<event_budget> budget;     // may be null
   std::shared_ptr<http_transport> http;     // may be null
-  /// The tenant's orderer now (may return null).
-  std::function<caf::actor()> orderer;
 };
 
 struct metrics_state {

@@ -67,10 +67,15 @@ void report(orderer_pointer self, std::string what, audit_fields fields) {
 }
 
 // Tells the tenant's budget what the orderer holds now.
+orderer_stats stats_of(const orderer_keep& k);
+
+// After each message that changed something: the held events to the
+// budget, the counters to the board.
 void publish_held(orderer_pointer self) {
   auto& k = *self->state.keep;
   if (k.budget)
     k.budget->set_orderer(k.held_events());
+  k.board->publish(stats_of(k), k.rate);
 }
 
 void pump(orderer_pointer self, size_t i);
@@ -131,6 +136,10 @@ void send_batch(orderer_pointer self, size_t i, const outbox_batch& b) {
         auto& k = *self->state.keep;
         auto& slot = k.slots[i];
         if (auto* b = slot.outbox.find(acked)) {
+          auto wall = wall_ms();
+          for (auto& e : (*b)->events)
+            k.counters.delivery_latency.observe(
+              wall > e.received_ms ? double(wall - e.received_ms) / 1000.0 : 0.0);
           release_journaled(self, **b);
           slot.deadline_ms = -1;
         }
@@ -535,6 +544,7 @@ bool admit(orderer_pointer self, std::vector<event>& events) {
     pick_fresh(self, events, now);
   }
   k.counters.received += events.size();
+  k.rate.add(wall_ms(), events.size());
   k.counters.duplicates += events.size() - fresh.size();
   for (auto* e : fresh)
     k.counters.event_latency.observe(

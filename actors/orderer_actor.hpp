@@ -70,6 +70,7 @@
 #include "runtime/event_budget.hpp"
 #include "runtime/http_transport.hpp"
 #include "runtime/journal.hpp"
+#include "runtime/rate_meter.hpp"
 #include "runtime/reorder_buffer.hpp"
 #include "runtime/restart_tracker.hpp"
 #include "runtime/sink_outbox.hpp"
@@ -130,6 +131,37 @@ struct sink_spec {
 };
 
 /// What outlives an orderer's crash (held by the tenant).
+/// What the orderer last published of its counters, for readers on any
+/// thread (a scrape, the metrics actor, a host): the orderer publishes after
+/// each message that changed them, so nobody has to ask it, and an idle
+/// tenant costs nothing (no periodic poll).
+class orderer_board {
+public:
+  void publish(orderer_stats s, const rate_meter& rate) {
+    std::lock_guard<std::mutex> g{mtx_};
+    stats_ = std::move(s);
+    rate_ = rate;
+  }
+
+  /// The counters as last published.
+  orderer_stats stats() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return stats_;
+  }
+
+  /// Events received per second over the last ten seconds, at `now_ms`
+  /// (epoch ms).
+  double rate(int64_t now_ms) const {
+    std::lock_guard<std::mutex> g{mtx_};
+    return rate_.per_second(now_ms);
+  }
+
+private:
+  mutable std::mutex mtx_;
+  orderer_stats stats_;
+  rate_meter rate_;
+};
+
 class orderer_keep {
 public:
   orderer_keep(orderer_settings cfg, std::vector<sink_spec> sinks);
@@ -174,6 +206,10 @@ public:
   std::shared_ptr<http_transport> http;
   /// The tenant's event budget (may be null): the orderer reports its share.
   std::shared_ptr<event_budget> budget;
+  /// Events received per second (wall clock).
+  rate_meter rate;
+  /// Where the counters are published.
+  std::shared_ptr<orderer_board> board = std::make_shared<orderer_board>();
 
   /// Uses `j` from now on, and queues what it holds for replay.
   void attach_journal(std::unique_ptr<journal> j);

@@ -1,15 +1,33 @@
 #!/usr/bin/env bash
-# Runs every benchmark of a Release build and prints one line (or two) each.
+# Runs every benchmark of a Release build and prints one line (or two) each,
+# then issue 15's table: end to end at 1,000, 10,000 and 100,000 events/s
+# with the file sink (and 10,000/s with the null sink), idle tenants (1,000
+# and 10,000), and the highest rate one tenant sustains.
 # Usage: bench/run.sh BUILD_DIR
 # Sizes can be changed from the environment: EMULATOR_RUNS, RECONNECT_DROPS,
-# RECONNECT_STALLS, PIPELINE_EVENTS, PIPELINE_RUNS, E2E_EVENTS (10000000 for
-# the long memory run), E2E_TOPICS, E2E_RATE, TENANTS.
+# RECONNECT_STALLS, PIPELINE_EVENTS, PIPELINE_RUNS, E2E_SECONDS, TENANTS
+# (the small idle run, 1000), TENANTS_BIG (10000; 0 skips it), IDLE_SECONDS.
 set -euo pipefail
 build=${1:-build-bench}
-echo "gcstream benchmarks ($(nproc) cores; medians, shared machine: expect noise)"
-"$build/bench/bench_emulator_throughput" "${EMULATOR_RUNS:-5}"
-"$build/bench/bench_envelope_parse"
-"$build/bench/bench_pipeline" "${PIPELINE_EVENTS:-200000}" "${PIPELINE_RUNS:-7}"
-"$build/bench/bench_end_to_end" "${E2E_EVENTS:-2000000}" "${E2E_TOPICS:-20}" "${E2E_RATE:-5000}"
-"$build/bench/bench_reconnect_latency" "${RECONNECT_DROPS:-50}" "${RECONNECT_STALLS:-5}"
-"$build/bench/bench_tenants" "${TENANTS:-1000}"
+b=$build/bench
+echo "gcstream benchmarks ($(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
+     "$(grep -qw hypervisor /proc/cpuinfo && echo 'a virtual machine' || echo 'bare metal');" \
+     "medians, shared machine: expect noise)"
+"$b/bench_wakeup"
+"$b/bench_emulator_throughput" "${EMULATOR_RUNS:-5}"
+"$b/bench_envelope_parse"
+"$b/bench_pipeline" "${PIPELINE_EVENTS:-200000}" "${PIPELINE_RUNS:-7}"
+"$b/bench_reconnect_latency" "${RECONNECT_DROPS:-50}" "${RECONNECT_STALLS:-5}"
+secs=${E2E_SECONDS:-20}
+for rate in 1000 10000 100000; do
+  "$b/bench_end_to_end" "$rate" file "$secs"
+done
+"$b/bench_end_to_end" 10000 null "$secs"
+# The most one tenant sustains with the file sink: the emulator is asked for
+# more than the client can take (it sends what it can), on one core.
+SUSTAIN=1 CLIENT_CPU=0 "$b/bench_end_to_end" 400000 file 10 | head -1 | sed 's/^/sustained, client on one core: /'
+"$b/bench_tenants" "${TENANTS:-1000}" "${IDLE_SECONDS:-30}"
+if [ "${TENANTS_BIG:-10000}" != 0 ]; then
+  "$b/bench_tenants" "${TENANTS_BIG:-10000}" "${IDLE_SECONDS:-30}"
+fi

@@ -505,7 +505,7 @@ void read_tenant(checker& c, const json& j, const std::string& p,
 
 void read_runtime(checker& c, const json& j, program_config& out) {
   if (!c.object(j, "runtime",
-                {"io_threads", "http_workers", "connect_timeout_ms",
+                {"io_threads", "coalesce_ms", "http_workers", "connect_timeout_ms",
                  "http_timeout_ms", "max_message_bytes", "ca_file",
                  "allow_insecure", "proxy", "max_live_channels",
                  "connects_per_second", "max_restarts", "restart_window_ms"}))
@@ -513,6 +513,7 @@ void read_runtime(checker& c, const json& j, program_config& out) {
   auto& r = out.runtime;
   const std::string p = "runtime";
   c.number(j, p, "io_threads", 1, 64, r.ws.io_threads);
+  c.number(j, p, "coalesce_ms", 0, 100, r.ws.coalesce_ms);
   c.number(j, p, "http_workers", 1, 64, r.http.workers);
   c.number(j, p, "connect_timeout_ms", 100, 600000, r.ws.connect_timeout_ms);
   r.http.connect_timeout_ms = r.ws.connect_timeout_ms;

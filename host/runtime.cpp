@@ -213,10 +213,9 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   md.inbox = core->inbox;
   md.budget = core->budget;
   md.http = http;
-  md.orderer = [core_w = std::weak_ptr<tenant_core>(core)] {
-    auto core = core_w.lock();
-    return core ? core->handles().orderer : caf::actor{};
-  };
+  core->metrics->inbox = core->inbox;
+  core->metrics->budget = core->budget;
+  core->metrics->board = core->orderer->board;
   core->make_metrics = [md, hook = cfg_.health_webhook,
                         keep = core->metrics](caf::actor_system& sys) {
     return caf::actor_cast<caf::actor>(sys.spawn(metrics_actor_impl, keep, md, hook));
@@ -634,7 +633,12 @@ std::string runtime::prometheus_text() {
        [&](const tenant_metrics& m, label_list l) {
          x.sample(l, m.orderer.event_latency);
        });
-  each("gcstream_event_rate", "Events per second, smoothed", "gauge",
+  each("gcstream_delivery_latency_seconds",
+       "A sink's acknowledgement minus the frame's arrival", "histogram",
+       [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, m.orderer.delivery_latency);
+       });
+  each("gcstream_event_rate", "Events per second over the last 10 s", "gauge",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, m.event_rate); });
   auto per_sink = [&](const char* name, const char* help, const char* type,
                       auto value) {

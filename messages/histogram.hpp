@@ -45,4 +45,11 @@ inline std::vector<double> duration_bounds() {
           1,     2.5,  5,     10,   30,  60,   300};
 }
 
+/// Finer where deliveries fall: around the default allowed lateness (250 ms).
+inline std::vector<double> delivery_bounds() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,  0.15, 0.2,
+          0.25,  0.26,   0.27,  0.28, 0.3,   0.35, 0.4,  0.5,  0.75,
+          1,     2.5,    5,     10,   30,    60};
+}
+
 } // namespace gcstream

@@ -82,6 +82,9 @@ struct orderer_stats {
   std::vector<sink_stats> sinks;
   /// Arrival minus event time, seconds, for every new event.
   histogram event_latency{duration_bounds()};
+  /// A sink's acknowledgement minus the frame's arrival, seconds, for every
+  /// event every sink acknowledged (the reorder wait included).
+  histogram delivery_latency{delivery_bounds()};
 };
 
 template <class Inspector>
@@ -89,7 +92,7 @@ typename Inspector::result_type inspect(Inspector& f, orderer_stats& x) {
   return f(caf::meta::type_name("gcstream::orderer_stats"), x.tenant,
            x.received, x.duplicates, x.late, x.late_dropped, x.released_early,
            x.reordering, x.incarnations, x.journal_errors, x.held, x.sinks,
-           x.event_latency);
+           x.event_latency, x.delivery_latency);
 }
 
 /// The typed interface of an orderer. It is also an ingest_actor.

@@ -38,6 +38,12 @@ namespace gcstream {
 struct ws_settings {
   /// Threads running the io_context.
   size_t io_threads = 1;
+  /// Coalescing window, ms: once a socket thread has handled what was
+  /// ready, it lets the next frames gather this long before it reads again,
+  /// so that one wake-up (of it and of every actor downstream) carries the
+  /// frames of the whole window instead of one each. An idle thread sleeps
+  /// until something arrives. 0: read as soon as anything arrives.
+  long coalesce_ms = 10;
   /// Time for TCP, TLS and the upgrade together.
   long connect_timeout_ms = 10000;
   /// Time for a close handshake before the socket is dropped.

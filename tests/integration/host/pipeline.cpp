@@ -355,10 +355,13 @@ BOOST_AUTO_TEST_CASE(metrics_show_the_gap_of_a_drop_and_none_for_a_rollover) {
   }));
   BOOST_REQUIRE(flowing());
   BOOST_CHECK_EQUAL(value(gaps), gaps_before);
-  // The orderer's counters reach the snapshot within a second.
+  // The orderer's counters reach the snapshot without a poll; the rate is
+  // read when scraped.
   BOOST_CHECK(probe::eventually([&] {
     return value("gcstream_events_received_total{tenant=\"acme\"}") > 0
-           && value("gcstream_event_latency_seconds_count{tenant=\"acme\"}") > 0;
+           && value("gcstream_event_latency_seconds_count{tenant=\"acme\"}") > 0
+           && value("gcstream_delivery_latency_seconds_count{tenant=\"acme\"}") > 0
+           && value("gcstream_event_rate{tenant=\"acme\"}") > 0;
   }));
   BOOST_CHECK_GT(value("gcstream_token_expiry_seconds{tenant=\"acme\"}"), 0);
   BOOST_CHECK_GE(value("gcstream_heartbeat_age_seconds{tenant=\"acme\"}"), 0);

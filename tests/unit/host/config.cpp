@@ -232,6 +232,20 @@ BOOST_AUTO_TEST_CASE(delivery_refusals_buffers_and_restart_limits) {
   BOOST_CHECK_EQUAL(cfg->tenants[0].orderer.dead_letter_path, "/etc/gcstream/dl/acme.jsonl");
 }
 
+BOOST_AUTO_TEST_CASE(the_coalescing_window_is_a_bounded_setting) {
+  auto j = json::parse(example);
+  auto cfg = parse_config(j.dump(), env, "/etc/gcstream");
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK_EQUAL(cfg->runtime.ws.coalesce_ms, 10); // the default
+  j["runtime"] = {{"coalesce_ms", 0}};
+  cfg = parse_config(j.dump(), env, "/etc/gcstream");
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK_EQUAL(cfg->runtime.ws.coalesce_ms, 0);
+  BOOST_CHECK_NE(problems_of([](json& x) { x["runtime"] = {{"coalesce_ms", 101}}; })
+                   .find("runtime.coalesce_ms"),
+                 std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(removed_and_renamed_keys_say_what_to_use) {
   auto window = problems_of([](json& j) { j["tenants"][0]["delivery"] = {{"window", 8}}; });
   BOOST_CHECK_NE(window.find("tenants[0].delivery.window: removed: a sink gets one batch"),
