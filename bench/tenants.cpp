@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
     nofile.rlim_cur = nofile.rlim_max;
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
-  if (nofile.rlim_cur < rlim_t(n) * 2 + 256) {
+  if (nofile.rlim_cur < rlim_t(n) + 256) { // (each process its own)
     std::fprintf(stderr, "tenants: the open-file limit (%llu) is too low for %d tenants\n",
                  static_cast<unsigned long long>(nofile.rlim_cur), n);
     return 1;
