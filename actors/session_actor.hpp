@@ -53,6 +53,7 @@
 
 #include <chrono>
 #include <functional>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -185,6 +186,8 @@ struct session_state {
     channel_info channel;
     bool open = false;
     bool closing = false; // closes after close_grace
+    /// When its socket was last read (steady ms; its frame reader writes).
+    std::shared_ptr<std::atomic<int64_t>> heard;
   };
 
   session_settings cfg;

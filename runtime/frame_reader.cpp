@@ -1,9 +1,15 @@
 #include "runtime/frame_reader.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <limits>
 
 namespace gcstream {
+
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
 
 std::string frame_excerpt(const std::string& frame) {
   std::string out;
@@ -35,6 +41,8 @@ frame_reader(frame_reader_settings cfg, std::shared_ptr<event_inbox> inbox,
            uint64_t conn, std::vector<frame_ref>&& frames,
            int64_t arrival) mutable {
     inbox->note_frame(arrival);
+    if (cfg.heard)
+      cfg.heard->store(steady_ms(), std::memory_order_relaxed);
     event_batch batch;
     batch.tenant = cfg.tenant;
     batch.events.reserve(frames.size());
@@ -49,6 +57,10 @@ frame_reader(frame_reader_settings cfg, std::shared_ptr<event_inbox> inbox,
                                      env.ts_ms, arrival, false, std::move(f)});
         continue;
       }
+      if (cfg.heard
+          && (kind == frame_kind::heartbeat || kind == frame_kind::pong
+              || kind == frame_kind::metadata))
+        continue; // alive, and nothing to do: `heard` says it
       frame_notice n;
       n.kind = static_cast<uint8_t>(kind);
       n.topic = env.topic;
@@ -64,6 +76,11 @@ frame_reader(frame_reader_settings cfg, std::shared_ptr<event_inbox> inbox,
     if (!batch.events.empty())
       inbox->push(std::move(batch)); // kept outside the actors until acked
     bool pause = budget && budget->pause_reading(conn);
+    if (cfg.heard) {
+      if (!notices.empty())
+        notify(count, std::move(notices));
+      return pause;
+    }
     if (notices.empty() && told_ms != std::numeric_limits<int64_t>::min()
         && arrival - told_ms < cfg.liveness_ms && arrival >= told_ms)
       return pause;

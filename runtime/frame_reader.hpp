@@ -8,12 +8,16 @@
 //   2. push the events into the tenant's inbox (runtime/event_inbox.hpp),
 //      where they stay until the orderer has them: a session that dies
 //      loses nothing;
-//   3. tell the session that frames came (for its heartbeat watchdog) at
-//      most once per liveness_ms, and at once when a frame is not an event
-//      (system topics, malformed frames);
+//   3. record when the socket was last heard from (`heard`, read by the
+//      session's watchdog), and tell the session at once of frames it must
+//      act on (system topics, malformed frames). Heartbeats and pongs only
+//      prove the socket alive: they cost no message to any actor. (Without
+//      `heard`, the session is told that frames came at most once per
+//      liveness_ms, and of every frame that is not an event.)
 //   4. pause reading when the tenant's budget is full
 //      (runtime/event_budget.hpp, overflow: block).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,7 +42,14 @@ struct frame_reader_settings {
   /// Whether a malformed frame's notice carries an excerpt of it (frames
   /// may hold personal data: off unless asked for).
   bool excerpts = false;
+  /// Where each read stores when it happened (steady clock, ms); when set,
+  /// frames that only prove liveness send no notice.
+  std::shared_ptr<std::atomic<int64_t>> heard;
 };
+
+/// Steady-clock milliseconds, as `heard` holds them (and as CAF's clock
+/// counts).
+int64_t steady_ms();
 
 /// Called when frames came: how many, and the notices among them.
 using frames_notify =

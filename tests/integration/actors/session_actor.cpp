@@ -210,6 +210,34 @@ BOOST_AUTO_TEST_CASE(the_watchdog_catches_a_stall) {
   BOOST_CHECK(took >= 350ms);
 }
 
+BOOST_AUTO_TEST_CASE(heartbeats_and_pongs_alone_keep_an_idle_socket) {
+  // No events: only the service's heartbeats (every 100 ms) and the pongs to
+  // our pings reach the socket. They cost no message to the session (the
+  // watchdog reads when the socket was heard), and must keep it alive
+  // through many heartbeat timeouts (400 ms).
+  srv.reconfigure(R"({"event_rate":0})");
+  auto s = spawn(settings());
+  BOOST_REQUIRE(wait([&] { return !channels.empty(); }));
+  auto sum = [&](const char* key) {
+    auto st = stats(); // (kept: items() would outlive a temporary)
+    size_t n = 0;
+    for (auto& ch : st["channels"])
+      n += ch.value(key, size_t{0});
+    return n;
+  };
+  auto heartbeats = [&] { return sum("heartbeats"); };
+  auto pongs = [&] { return sum("pongs"); };
+  // 30 heartbeats: 3 s, 7 timeouts' worth of silence without them.
+  BOOST_REQUIRE_MESSAGE(probe::eventually([&] { return heartbeats() >= 30 && pongs() >= 10; },
+                                          20s),
+                        stats().dump());
+  BOOST_CHECK_EQUAL(stats()["totals"].value("sockets_accepted", 0), 1);
+  BOOST_CHECK(!has(audit_kinds(), "disconnected"));
+  caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  auto reason = wait_down(s.address());
+  BOOST_CHECK(code_of(reason) != errc::heartbeat_timeout);
+}
+
 BOOST_AUTO_TEST_CASE(a_new_session_reconnects_to_the_same_channel) {
   auto first = spawn(settings());
   BOOST_REQUIRE(wait([&] { return !channels.empty(); }));
