@@ -73,6 +73,10 @@ void finish(session_pointer self, caf::error err) {
     return;
   st.closing = true;
   st.book->handled = true;
+  if (st.deps.wheel) // no more pings or watchdog checks
+    for (auto id : st.book->wheel_timers)
+      st.deps.wheel->cancel(id);
+  st.book->wheel_timers.clear();
   if (st.stopping) {
     for (auto& [id, l] : st.book->by_link)
       close_entry(l, st.deps, "tenant stopping");
@@ -409,14 +413,60 @@ milliseconds on_grid(session_pointer self, milliseconds delay, milliseconds peri
   return milliseconds{due - now};
 }
 
+void cancel_wheel_timers(session_state& st) {
+  if (st.deps.wheel)
+    for (auto id : st.book->wheel_timers)
+      st.deps.wheel->cancel(id);
+  st.book->wheel_timers.clear();
+}
+
+// On the runtime's timer wheel: the ping goes from the wheel's thread
+// straight to the transport, and the watchdog check reads when the socket
+// was last heard; the session gets a message only when the silence has
+// reached the timeout (and then checks for itself).
+void start_wheel_timers(session_pointer self, uint64_t gen) {
+  auto& st = self->state;
+  cancel_wheel_timers(st);
+  auto it = st.links.find(st.current);
+  if (it == st.links.end())
+    return;
+  auto ws = st.deps.ws;
+  auto conn = it->second.conn;
+  st.book->wheel_timers.push_back(st.deps.wheel->every(
+    st.cfg.ping_interval, [ws, conn] { ws->send(conn, R"({"message":"ping"})"); }));
+  auto heard = it->second.heard;
+  auto budget = st.deps.budget;
+  auto timeout = st.cfg.heartbeat_timeout.count();
+  heard->store(std::max(heard->load(), steady_ms())); // counted from now
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  st.book->wheel_timers.push_back(st.deps.wheel->every(
+    milliseconds{timer_wheel::grid_of(timeout)}, [=] {
+      auto now = steady_ms();
+      // A socket paused because the tenant's buffer is full is silent by
+      // our own doing: that is no stall.
+      if (budget && budget->blocked()) {
+        heard->store(now);
+        return;
+      }
+      if (now - heard->load() < timeout)
+        return;
+      if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
+        caf::anon_send(caf::actor_cast<session_actor>(strong), watchdog_atom::value, gen);
+    }));
+}
+
 void start_timers(session_pointer self) {
   auto& st = self->state;
   auto gen = ++st.timer_gen;
-  self->delayed_send(self, on_grid(self, st.cfg.ping_interval, st.cfg.ping_interval),
-                     ping_atom::value, gen);
-  self->delayed_send(self,
-                     on_grid(self, st.cfg.heartbeat_timeout, st.cfg.heartbeat_timeout),
-                     watchdog_atom::value, gen);
+  if (st.deps.wheel) {
+    start_wheel_timers(self, gen);
+  } else {
+    self->delayed_send(self, on_grid(self, st.cfg.ping_interval, st.cfg.ping_interval),
+                       ping_atom::value, gen);
+    self->delayed_send(self,
+                       on_grid(self, st.cfg.heartbeat_timeout, st.cfg.heartbeat_timeout),
+                       watchdog_atom::value, gen);
+  }
   schedule_resubscribe(self);
 }
 
@@ -695,6 +745,8 @@ void on_watchdog(session_pointer self, uint64_t gen) {
            + std::to_string(st.cfg.heartbeat_timeout.count()) + " ms)");
     return;
   }
+  if (st.deps.wheel)
+    return; // the wheel checks again
   // Check again exactly when the silence would reach the timeout: one
   // timer per timeout while frames flow, and a stall is seen on time.
   auto due = milliseconds{st.cfg.heartbeat_timeout.count() - silent};
@@ -804,6 +856,7 @@ void stop(session_pointer self, caf::timespan deadline) {
     return;
   st.stopping = true;
   ++st.timer_gen; // no more pings, watchdogs or resubscriptions
+  cancel_wheel_timers(st);
   // Reading stops: once the close is sent, the transport hands over nothing
   // more, and what it read is in the inbox.
   for (auto& [id, l] : st.links)
@@ -837,6 +890,9 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
     finish(self, msg.reason);
   });
   self->attach_functor([book = st.book, deps = st.deps](const caf::error&) {
+    if (deps.wheel) // however it ended
+      for (auto id : book->wheel_timers)
+        deps.wheel->cancel(id);
     if (!book->handled)
       leave_links(*book, deps);
   });

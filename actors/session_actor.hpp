@@ -70,6 +70,7 @@
 #include "runtime/event_budget.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/event_inbox.hpp"
+#include "runtime/timer_wheel.hpp"
 #include "runtime/http_transport.hpp"
 #include "runtime/tenant_sockets.hpp"
 #include "runtime/ws_transport.hpp"
@@ -159,6 +160,9 @@ struct session_deps {
   std::shared_ptr<tenant_sockets> sockets;
   /// The tenant's limiter permits (may be null: channels are not counted).
   std::shared_ptr<channel_permits> permits;
+  /// The runtime's timer thread for pings and watchdog checks (may be null:
+  /// then they are CAF timers, one message per period each).
+  std::shared_ptr<timer_wheel> wheel;
 };
 
 /// The session's sockets, as its exit hook needs them (it outlives the
@@ -175,6 +179,8 @@ struct session_links {
   std::vector<std::string> spare;
   /// The permit a rollover waits for ("" when none).
   std::string asked;
+  /// The session's timers on the wheel (cancelled when it ends, however).
+  std::vector<uint64_t> wheel_timers;
   bool handled = false; // the session ended them itself
 };
 

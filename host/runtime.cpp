@@ -194,7 +194,7 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
     return sys.spawn(token_actor_impl, tc, http, core->audit, core->token);
   };
   session_deps deps{token_actor{}, http, ws_, ingest_actor{}, core->inbox, {},
-                    core->audit, core->budget, core->sockets, core->permits};
+                    core->audit, core->budget, core->sockets, core->permits, wheel_};
   core->make_session = [deps, scfg = c.session](caf::actor_system& sys,
                                                  const session_start& s) {
     auto cfg = scfg;

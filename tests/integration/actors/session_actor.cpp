@@ -86,10 +86,12 @@ struct session_fixture : test::live_fixture {
 
   session_actor spawn(session_settings s,
                       std::shared_ptr<event_inbox> inbox = std::make_shared<event_inbox>(),
-                      std::shared_ptr<tenant_sockets> sockets = nullptr) {
+                      std::shared_ptr<tenant_sockets> sockets = nullptr,
+                      std::shared_ptr<timer_wheel> wheel = nullptr) {
     return sys.spawn(session_actor_impl, std::move(s),
                      session_deps{tok, http, ws, ingest, std::move(inbox), listener,
-                                  direct.queue, nullptr, std::move(sockets)});
+                                  direct.queue, nullptr, std::move(sockets), nullptr,
+                                  std::move(wheel)});
   }
 
   template <class P>
@@ -210,13 +212,30 @@ BOOST_AUTO_TEST_CASE(the_watchdog_catches_a_stall) {
   BOOST_CHECK(took >= 350ms);
 }
 
+BOOST_AUTO_TEST_CASE(the_watchdog_on_the_timer_wheel_catches_a_stall) {
+  // As the runtime runs sessions: pings and watchdog checks on its wheel.
+  auto wheel = std::make_shared<timer_wheel>();
+  auto s = spawn(settings(), std::make_shared<event_inbox>(), nullptr, wheel);
+  BOOST_REQUIRE(wait([&] { return received.size() >= 5; }));
+  BOOST_CHECK_EQUAL(wheel->size(), 2u); // its ping and its watchdog
+  auto t0 = std::chrono::steady_clock::now();
+  srv.inject(R"({"kind":"stall"})");
+  auto reason = wait_down(s.address());
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_CHECK(code_of(reason) == errc::heartbeat_timeout);
+  BOOST_CHECK(took >= 350ms);
+  BOOST_CHECK(took < 2s);
+  BOOST_CHECK_EQUAL(wheel->size(), 0u); // cancelled with the session
+}
+
 BOOST_AUTO_TEST_CASE(heartbeats_and_pongs_alone_keep_an_idle_socket) {
   // No events: only the service's heartbeats (every 100 ms) and the pongs to
-  // our pings reach the socket. They cost no message to the session (the
-  // watchdog reads when the socket was heard), and must keep it alive
-  // through many heartbeat timeouts (400 ms).
+  // our pings (sent from the runtime's timer wheel) reach the socket. They
+  // cost no message to the session (the watchdog reads when the socket was
+  // heard), and must keep it alive through many heartbeat timeouts (400 ms).
   srv.reconfigure(R"({"event_rate":0})");
-  auto s = spawn(settings());
+  auto wheel = std::make_shared<timer_wheel>();
+  auto s = spawn(settings(), std::make_shared<event_inbox>(), nullptr, wheel);
   BOOST_REQUIRE(wait([&] { return !channels.empty(); }));
   auto sum = [&](const char* key) {
     auto st = stats(); // (kept: items() would outlive a temporary)

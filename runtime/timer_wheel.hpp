@@ -1,0 +1,70 @@
+#pragma once
+
+// One thread for the periodic timers of every session of a runtime (issue
+// 15): pings and watchdog checks. Each timer is registered once and fires
+// every period until cancelled; due times lie on a grid (a sixteenth of the
+// period, at most one second), so that the timers of thousands of sessions
+// fire together: one wake-up of this thread for all of them, where CAF's
+// clock would wake once per timer and once per re-arming, and send a
+// message each time.
+//
+// `fire` runs on the wheel's thread and must be quick: it may read atomics,
+// post to a transport, or send a message; it must not call the wheel.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace gcstream {
+
+class timer_wheel {
+public:
+  timer_wheel();
+  ~timer_wheel();
+
+  timer_wheel(const timer_wheel&) = delete;
+  timer_wheel& operator=(const timer_wheel&) = delete;
+
+  /// Calls `fire` every `period` (at least 1 ms), the first time one period
+  /// from now (rounded up to the grid). Returns the timer's id (never 0).
+  uint64_t every(std::chrono::milliseconds period, std::function<void()> fire);
+
+  /// Stops timer `id` (0 and unknown ids are ignored). A call of its `fire`
+  /// already under way may still finish.
+  void cancel(uint64_t id);
+
+  /// Timers registered.
+  size_t size() const;
+
+  /// Times this thread woke to fire timers (for tests and benchmarks).
+  uint64_t wakeups() const;
+
+  /// The grid of a period: period/16, from 1 ms to 1 s.
+  static int64_t grid_of(int64_t period_ms);
+
+private:
+  struct entry {
+    int64_t period_ms = 0;
+    int64_t due_ms = 0;
+    std::function<void()> fire;
+  };
+
+  void run();
+
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  uint64_t next_id_ = 0;
+  uint64_t wakeups_ = 0;
+  int64_t waiting_until_ = INT64_MAX;
+  std::multimap<int64_t, uint64_t> queue_; // due -> id (stale ones skipped)
+  std::unordered_map<uint64_t, entry> entries_;
+  std::thread thread_;
+};
+
+} // namespace gcstream
