@@ -433,15 +433,14 @@ void start_wheel_timers(session_pointer self, uint64_t gen) {
   auto ws = st.deps.ws;
   auto conn = it->second.conn;
   st.book->wheel_timers.push_back(st.deps.wheel->every(
-    st.cfg.ping_interval, [ws, conn] { ws->send(conn, R"({"message":"ping"})"); }));
+    st.cfg.ping_interval, [ws, conn](int64_t) { ws->send(conn, R"({"message":"ping"})"); }));
   auto heard = it->second.heard;
   auto budget = st.deps.budget;
   auto timeout = st.cfg.heartbeat_timeout.count();
   heard->store(std::max(heard->load(), steady_ms())); // counted from now
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
   st.book->wheel_timers.push_back(st.deps.wheel->every(
-    milliseconds{timer_wheel::grid_of(timeout)}, [=] {
-      auto now = steady_ms();
+    milliseconds{timer_wheel::grid_of(timeout)}, [=](int64_t now) {
       // A socket paused because the tenant's buffer is full is silent by
       // our own doing: that is no stall.
       if (budget && budget->blocked()) {

@@ -193,8 +193,11 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
       return {};
     return sys.spawn(token_actor_impl, tc, http, core->audit, core->token);
   };
+  // (The timer wheel is not used yet: with it, 1,000 idle tenants measured
+  // 0.4-0.9% of a core against 0.1% with CAF's timers on a grid; see
+  // runtime/timer_wheel.hpp.)
   session_deps deps{token_actor{}, http, ws_, ingest_actor{}, core->inbox, {},
-                    core->audit, core->budget, core->sockets, core->permits, wheel_};
+                    core->audit, core->budget, core->sockets, core->permits, nullptr};
   core->make_session = [deps, scfg = c.session](caf::actor_system& sys,
                                                  const session_start& s) {
     auto cfg = scfg;

@@ -216,8 +216,6 @@ private:
   runtime_settings cfg_;
   std::shared_ptr<http_client> http_;
   std::shared_ptr<ws_transport> ws_;
-  /// Pings and watchdog checks of every session.
-  std::shared_ptr<timer_wheel> wheel_ = std::make_shared<timer_wheel>();
   std::shared_ptr<process_core> pc_;
   std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   http_listener listener_;

@@ -31,7 +31,7 @@ timer_wheel::~timer_wheel() {
 }
 
 uint64_t timer_wheel::every(std::chrono::milliseconds period,
-                            std::function<void()> fire) {
+                            std::function<void(int64_t)> fire) {
   auto p = std::max<int64_t>(1, period.count());
   auto due = on_grid(steady_ms() + p, grid_of(p));
   bool earlier;
@@ -39,7 +39,8 @@ uint64_t timer_wheel::every(std::chrono::milliseconds period,
   {
     std::lock_guard<std::mutex> g{mtx_};
     id = ++next_id_;
-    entries_.emplace(id, entry{p, due, std::move(fire)});
+    entries_.emplace(id, entry{p, due, std::make_shared<const std::function<void(int64_t)>>(
+                               std::move(fire))});
     queue_.emplace(due, id);
     earlier = due < waiting_until_;
   }
@@ -66,7 +67,8 @@ uint64_t timer_wheel::wakeups() const {
 }
 
 void timer_wheel::run() {
-  std::vector<std::function<void()>> due_now;
+  // (shared, not copied: a fire is one reference count per call)
+  std::vector<std::shared_ptr<const std::function<void(int64_t)>>> due_now;
   std::unique_lock<std::mutex> g{mtx_};
   while (!stop_) {
     // Stale queue entries (cancelled timers) go first.
@@ -106,7 +108,7 @@ void timer_wheel::run() {
     }
     g.unlock();
     for (auto& f : due_now)
-      f();
+      (*f)(now);
     due_now.clear();
     g.lock();
   }

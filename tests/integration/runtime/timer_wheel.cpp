@@ -25,7 +25,7 @@ BOOST_AUTO_TEST_CASE(a_thousand_timers_share_their_wake_ups) {
   timer_wheel w;
   std::atomic<int> fired{0};
   for (int i = 0; i < 1000; ++i)
-    w.every(milliseconds{160}, [&] { ++fired; }); // grid 10 ms
+    w.every(milliseconds{160}, [&](int64_t) { ++fired; }); // grid 10 ms
   BOOST_REQUIRE(probe::eventually([&] { return fired.load() >= 3000; }, seconds{10}));
   // Three rounds of 1,000 took a few wake-ups, not 3,000 (registrations
   // spread over at most two grid steps).
@@ -36,8 +36,8 @@ BOOST_AUTO_TEST_CASE(a_thousand_timers_share_their_wake_ups) {
 BOOST_AUTO_TEST_CASE(a_cancelled_timer_fires_no_more) {
   timer_wheel w;
   std::atomic<int> kept{0}, gone{0};
-  auto keep = w.every(milliseconds{20}, [&] { ++kept; });
-  auto id = w.every(milliseconds{20}, [&] { ++gone; });
+  auto keep = w.every(milliseconds{20}, [&](int64_t) { ++kept; });
+  auto id = w.every(milliseconds{20}, [&](int64_t) { ++gone; });
   BOOST_REQUIRE(probe::eventually([&] { return gone.load() >= 2; }, seconds{5}));
   w.cancel(id);
   auto after = gone.load();
