@@ -121,6 +121,34 @@ BOOST_AUTO_TEST_CASE(frames_arrive_in_batches_with_parser_padding) {
   BOOST_CHECK_EQUAL(transport.live_connections(), 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_coalescing_window_gathers_the_frames_of_many_ticks) {
+  // 5 topics x 200 events/s: the emulator writes every 5 ms, so reading as
+  // soon as anything arrives (coalesce_ms 0) hands over about 5 frames at a
+  // time. A 50 ms window gathers about 50 per hand-off; each hand-off is a
+  // wake-up of the socket thread and of the actors it feeds.
+  recorder r; // (before the transport: it outlives its callbacks)
+  ws_settings ws;
+  ws.coalesce_ms = 50;
+  ws_transport paced{ws};
+  std::vector<std::string> topics;
+  for (int i = 0; i < 5; ++i)
+    topics.push_back("v2.users.u" + std::to_string(i) + ".presence");
+  auto id = paced.connect(channel(topics), r.handlers());
+  BOOST_REQUIRE(id);
+  BOOST_REQUIRE(r.wait([&] { return r.frames.size() >= 1000; }));
+  size_t frames, batches;
+  {
+    std::lock_guard<std::mutex> g{r.m};
+    frames = r.frames.size();
+    batches = r.batches;
+  }
+  BOOST_CHECK_MESSAGE(batches * 15 <= frames,
+                      frames << " frames in " << batches << " hand-offs");
+  paced.close(*id, 1000, "done");
+  BOOST_REQUIRE(r.wait([&] { return r.closed.has_value(); }));
+  paced.stop();
+}
+
 BOOST_AUTO_TEST_CASE(an_orderly_drop_delivers_everything_before_the_close) {
   recorder& r = fresh();
   auto uri = channel({"v2.users.u1.presence"});
