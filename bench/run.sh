@@ -26,7 +26,7 @@ done
 "$b/bench_end_to_end" 10000 null "$secs"
 # The most one tenant sustains with the file sink: the emulator is asked for
 # more than the client can take (it sends what it can), on one core.
-SUSTAIN=1 CLIENT_CPU=0 "$b/bench_end_to_end" 400000 file 10 | head -1 | sed 's/^/sustained, client on one core: /'
+SUSTAIN=1 CLIENT_CPU=0 "$b/bench_end_to_end" 400000 file 10 | sed -n '1s/^/sustained, client on one core: /p'
 "$b/bench_tenants" "${TENANTS:-1000}" "${IDLE_SECONDS:-30}"
 if [ "${TENANTS_BIG:-10000}" != 0 ]; then
   "$b/bench_tenants" "${TENANTS_BIG:-10000}" "${IDLE_SECONDS:-30}"
