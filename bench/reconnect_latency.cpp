@@ -104,7 +104,10 @@ int main(int argc, char** argv) {
     ts.login_url = srv.base_url();
     ts.client_id = "bench";
     ts.client_secret = "bench-secret";
-    auto limiter = sys.spawn(connection_limiter, limiter_settings{20, 1000},
+    // (Room for every channel of the run: this hand-built tenant does not
+    // give its permits back the way the runtime's does, and the limiter's
+    // pacing is not what is measured here.)
+    auto limiter = sys.spawn(connection_limiter, limiter_settings{100000, 1000},
                              std::vector<limiter_hold>{});
     auto ingest = sys.spawn([&](ingest_actor::pointer) -> ingest_actor::behavior_type {
       return {[&](ingest_atom, const event_batch& b) {
@@ -130,8 +133,11 @@ int main(int argc, char** argv) {
     core->make_token = [ts, http, keep = core->token](caf::actor_system& sys) {
       return sys.spawn(token_actor_impl, ts, http, audit_ref{}, keep);
     };
-    core->make_session = [=, sockets = core->sockets](caf::actor_system& sys,
-                                                      const session_start& st) {
+    // (The session gives its channel's permit back when its socket closes:
+    // it needs the permits the supervisor asks, or the limiter fills up
+    // after max_live_channels drops.)
+    core->make_session = [=, sockets = core->sockets, c = core.get()](
+                           caf::actor_system& sys, const session_start& st) {
       session_settings s;
       s.tenant = "bench";
       s.api_url = base;
@@ -143,7 +149,7 @@ int main(int argc, char** argv) {
       return caf::actor_cast<caf::actor>(sys.spawn(
         session_actor_impl, s,
         session_deps{st.token, http, ws, st.ingest, inbox, st.listener, audit_ref{},
-                     nullptr, sockets}));
+                     nullptr, sockets, c->permits}));
     };
     auto sup = sys.spawn(tenant_supervisor, core);
     arr.arm(0);

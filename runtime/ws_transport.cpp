@@ -147,6 +147,12 @@ struct conn_state {
 
 } // namespace
 
+namespace {
+// Whether this socket thread handed frames over since it last woke (the
+// paced loop sleeps out the coalescing window only then).
+thread_local bool frames_read_here = false;
+} // namespace
+
 class ws_transport::impl {
 public:
   explicit impl(ws_settings s) : s_(std::move(s)) {
@@ -180,13 +186,17 @@ public:
     }
     auto window = std::chrono::milliseconds{s_.coalesce_ms};
     for (;;) {
+      frames_read_here = false;
       if (ioc_.run_one() == 0)
         return; // stopped, or out of work
       auto woke = std::chrono::steady_clock::now();
       ioc_.poll();
       if (ioc_.stopped())
         return;
-      std::this_thread::sleep_until(woke + window);
+      // Only a stream is paced: connects, handshakes and closes (no frames
+      // handed over) go on at once, so a reconnect is not slowed down.
+      if (frames_read_here)
+        std::this_thread::sleep_until(woke + window);
     }
   }
 
@@ -371,6 +381,7 @@ private:
     st->flush_posted = false;
     if (st->pending.empty())
       return;
+    frames_read_here = true;
     auto frames = std::move(st->pending);
     st->pending.clear();
     if (st->handlers.on_frames
