@@ -134,7 +134,7 @@ struct metrics_state {
   bool hook_in_flight = false;
   bool hook_backing_off = false;
   uint64_t hook_request = 0;
-  std::mt19937_64 rng{std::random_device{}()};
+  jitter_rng rng{std::random_device{}()};
   static inline const char* name = "gcstream.metrics";
 };
 

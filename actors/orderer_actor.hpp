@@ -188,7 +188,7 @@ public:
   reorder_buffer reorder;
   std::vector<slot> slots;
   orderer_stats counters;
-  std::mt19937_64 rng{std::random_device{}()};
+  jitter_rng rng{std::random_device{}()};
 
   /// Optional: events are written here before delivery and removed once
   /// every sink that gets them acknowledged them.

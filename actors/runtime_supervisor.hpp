@@ -77,7 +77,7 @@ struct runtime_supervisor_state {
   std::map<std::string, restart_tracker> supervisor_crashes;
   /// The tenant supervisors monitored now.
   std::set<caf::actor_addr> watched;
-  std::mt19937_64 rng{std::random_device{}()};
+  jitter_rng rng{std::random_device{}()};
   caf::actor limiter;
   caf::actor audit_log;
   static inline const char* name = "gcstream.runtime_supervisor";

@@ -113,7 +113,7 @@ struct supervisor_keep {
   bool orderer_gave_up = false;
   bool drain_complete = false;
   uint64_t restart_gen = 0;
-  std::mt19937_64 rng;
+  jitter_rng rng;
   tenant_handles live;
 };
 

@@ -88,7 +88,7 @@ struct token_state {
   std::shared_ptr<http_transport> http;
   audit_ref audit;
   std::shared_ptr<token_keep> keep;
-  std::mt19937_64 rng;
+  jitter_rng rng;
   /// Id of the HTTP request in flight (0: none).
   uint64_t in_flight = 0;
   uint64_t next_request = 0;

@@ -16,7 +16,7 @@ std::chrono::milliseconds backoff_ceiling(const backoff_policy& p,
 }
 
 std::chrono::milliseconds full_jitter(const backoff_policy& p, uint32_t attempt,
-                                      std::mt19937_64& rng) {
+                                      jitter_rng& rng) {
   auto ceiling = backoff_ceiling(p, attempt).count();
   if (ceiling <= 0)
     return std::chrono::milliseconds{0};

@@ -154,7 +154,7 @@ BOOST_FIXTURE_TEST_SUITE(tenant_supervisor_tests, supervisor_fixture)
 
 BOOST_AUTO_TEST_CASE(restart_delays_stay_within_full_jitter_bounds) {
   start(settings());
-  std::mt19937_64 rng{7}; // the supervisor's seeded sequence
+  jitter_rng rng{7}; // the supervisor's seeded sequence
   auto policy = settings().backoff;
   for (uint32_t attempt = 0; attempt < 7; ++attempt) {
     end_session(network_trouble());

@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(gives_up_on_a_retry_after_beyond_the_cap) {
 BOOST_AUTO_TEST_CASE(retries_5xx_and_timeouts_within_full_jitter_bounds) {
   auto out = ask();
   // The same seeded sequence the actor draws from.
-  std::mt19937_64 rng{42};
+  jitter_rng rng{42};
   backoff_policy p = settings().backoff;
   for (uint32_t attempt = 0; attempt < 6; ++attempt) {
     size_t i = http->calls.size() - 1;

@@ -18,7 +18,7 @@ BOOST_AUTO_TEST_CASE(ceiling_grows_by_the_factor_up_to_the_cap) {
 
 BOOST_AUTO_TEST_CASE(full_jitter_stays_within_bounds_and_spreads) {
   backoff_policy p{milliseconds{1000}, 2.0, milliseconds{30000}};
-  std::mt19937_64 rng{7};
+  jitter_rng rng{7};
   for (uint32_t attempt = 0; attempt < 12; ++attempt) {
     auto ceiling = backoff_ceiling(p, attempt).count();
     int64_t lo = ceiling, hi = 0;
@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(full_jitter_stays_within_bounds_and_spreads) {
 
 BOOST_AUTO_TEST_CASE(zero_initial_means_no_delay) {
   backoff_policy p{milliseconds{0}, 2.0, milliseconds{30000}};
-  std::mt19937_64 rng{1};
+  jitter_rng rng{1};
   BOOST_CHECK_EQUAL(full_jitter(p, 3, rng).count(), 0);
 }
 
