@@ -68,14 +68,26 @@ void pump(limiter_pointer self, const std::string& key) {
   }
 }
 
+// `holder` neither holds nor waits at `key` any more.
+void unindex(limiter_pointer self, const std::string& key, const std::string& holder) {
+  auto& idx = self->state.holder_keys;
+  if (auto it = idx.find(holder); it != idx.end()) {
+    it->second.erase(key);
+    if (it->second.empty())
+      idx.erase(it);
+  }
+}
+
 } // namespace
 
 limiter_actor::behavior_type connection_limiter(limiter_pointer self,
                                                 limiter_settings cfg,
                                                 std::vector<limiter_hold> held) {
   self->state.cfg = cfg;
-  for (auto& h : held)
+  for (auto& h : held) {
     bucket_of(self, h.key).holders.insert(h.holder);
+    self->state.holder_keys[h.holder].insert(h.key);
+  }
   return {
     [=](acquire_atom, const std::string& key, const std::string& holder) {
       auto asker = caf::actor_cast<caf::actor>(self->current_sender());
@@ -90,6 +102,7 @@ limiter_actor::behavior_type connection_limiter(limiter_pointer self,
           return;
         }
       b.waiting.push_back({holder, asker});
+      self->state.holder_keys[holder].insert(key);
       pump(self, key);
     },
     [=](release_atom, const std::string& key, const std::string& holder) {
@@ -97,20 +110,28 @@ limiter_actor::behavior_type connection_limiter(limiter_pointer self,
       b.waiting.erase(std::remove_if(b.waiting.begin(), b.waiting.end(),
                                      [&](auto& w) { return w.holder == holder; }),
                       b.waiting.end());
+      unindex(self, key, holder);
       if (b.holders.erase(holder) != 0)
         pump(self, key);
     },
     [=](forget_atom, const std::string& prefix) {
-      auto starts = [&](const std::string& h) { return h.rfind(prefix, 0) == 0; };
-      for (auto& [key, b] : self->state.keys) {
-        b.waiting.erase(std::remove_if(b.waiting.begin(), b.waiting.end(),
-                                       [&](auto& w) { return starts(w.holder); }),
-                        b.waiting.end());
-        for (auto it = b.holders.begin(); it != b.holders.end();)
-          it = starts(*it) ? b.holders.erase(it) : std::next(it);
+      auto& idx = self->state.holder_keys;
+      std::set<std::string> touched;
+      auto it = idx.lower_bound(prefix);
+      while (it != idx.end() && it->first.compare(0, prefix.size(), prefix) == 0) {
+        auto& holder = it->first;
+        for (auto& key : it->second) {
+          auto& b = bucket_of(self, key);
+          b.waiting.erase(std::remove_if(b.waiting.begin(), b.waiting.end(),
+                                         [&](auto& w) { return w.holder == holder; }),
+                          b.waiting.end());
+          b.holders.erase(holder);
+          touched.insert(key);
+        }
+        it = idx.erase(it);
       }
-      for (auto& kv : self->state.keys)
-        pump(self, kv.first);
+      for (auto& key : touched)
+        pump(self, key);
     },
     [=](refill_atom, const std::string& key) {
       bucket_of(self, key).refill_scheduled = false;

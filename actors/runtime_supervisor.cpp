@@ -80,7 +80,7 @@ void watch(pointer self, const std::shared_ptr<tenant_core>& core) {
   if (core->done())
     return;
   if (auto sup = core->handles().supervisor) {
-    if (self->state.watched.insert(sup.address()).second)
+    if (self->state.watched.emplace(sup.address(), core).second)
       self->monitor(sup);
   } else
     self->send(self, respawn_atom::value, std::string{"supervisor"}, core->id);
@@ -93,7 +93,7 @@ void start_supervisor(pointer self, const std::shared_ptr<tenant_core>& core) {
     return; // one lives already
   auto sup = self->system().spawn(tenant_supervisor, core);
   core->set_supervisor(caf::actor_cast<caf::actor>(sup));
-  self->state.watched.insert(sup.address());
+  self->state.watched.emplace(sup.address(), core);
   self->monitor(sup);
 }
 
@@ -130,13 +130,18 @@ void on_down(pointer self, const caf::down_msg& dm) {
     on_shared_exit(self, "audit", st.audit_crashes, dm.reason);
     return;
   }
-  st.watched.erase(dm.source);
   std::shared_ptr<tenant_core> core;
-  {
+  if (auto it = st.watched.find(dm.source); it != st.watched.end()) {
+    core = it->second.lock();
+    st.watched.erase(it);
+  }
+  if (core) { // still a tenant, and this was its supervisor now
+    auto sup = core->handles().supervisor;
     std::lock_guard<std::mutex> g{st.pc->mtx};
-    for (auto& [id, c] : st.pc->tenants)
-      if (auto sup = c->handles().supervisor; sup && sup.address() == dm.source)
-        core = c;
+    auto t = st.pc->tenants.find(core->id);
+    if (!sup || sup.address() != dm.source || t == st.pc->tenants.end()
+        || t->second != core)
+      core = nullptr;
   }
   if (!core || core->done())
     return; // it ended its tenant (stopped or failed), or was removed

@@ -406,7 +406,7 @@ void close_later(session_pointer self, uint64_t link_id) {
 // (10,000 tenants ping 333 times a second). A stall is seen at most a
 // sixteenth of the timeout late.
 milliseconds on_grid(session_pointer self, milliseconds delay, milliseconds period) {
-  auto grid = std::clamp<int64_t>(period.count() / 16, 1, 1000);
+  auto grid = timer_wheel::grid_of(period.count());
   auto now = now_ms(self);
   auto due = now + std::max<int64_t>(0, delay.count());
   due = (due + grid - 1) / grid * grid;
@@ -422,8 +422,9 @@ void cancel_wheel_timers(session_state& st) {
 
 // On the runtime's timer wheel: the ping goes from the wheel's thread
 // straight to the transport, and the watchdog check reads when the socket
-// was last heard; the session gets a message only when the silence has
-// reached the timeout (and then checks for itself).
+// was last heard and comes again when the silence would reach the timeout
+// (once per timeout while frames flow); the session gets a message only
+// when the silence has reached it (and then checks for itself).
 void start_wheel_timers(session_pointer self, uint64_t gen) {
   auto& st = self->state;
   cancel_wheel_timers(st);
@@ -432,25 +433,30 @@ void start_wheel_timers(session_pointer self, uint64_t gen) {
     return;
   auto ws = st.deps.ws;
   auto conn = it->second.conn;
-  st.book->wheel_timers.push_back(st.deps.wheel->every(
-    st.cfg.ping_interval, [ws, conn](int64_t) { ws->send(conn, R"({"message":"ping"})"); }));
+  st.book->wheel_timers.push_back(
+    st.deps.wheel->every(st.cfg.ping_interval, [ws, conn](int64_t) -> int64_t {
+      ws->send(conn, R"({"message":"ping"})");
+      return 0;
+    }));
   auto heard = it->second.heard;
   auto budget = st.deps.budget;
   auto timeout = st.cfg.heartbeat_timeout.count();
   heard->store(std::max(heard->load(), steady_ms())); // counted from now
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-  st.book->wheel_timers.push_back(st.deps.wheel->every(
-    milliseconds{timer_wheel::grid_of(timeout)}, [=](int64_t now) {
+  st.book->wheel_timers.push_back(
+    st.deps.wheel->every(st.cfg.heartbeat_timeout, [=](int64_t now) -> int64_t {
       // A socket paused because the tenant's buffer is full is silent by
       // our own doing: that is no stall.
       if (budget && budget->blocked()) {
         heard->store(now);
-        return;
+        return now + timeout;
       }
-      if (now - heard->load() < timeout)
-        return;
+      auto last = heard->load();
+      if (now - last < timeout)
+        return last + timeout;
       if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
         caf::anon_send(caf::actor_cast<session_actor>(strong), watchdog_atom::value, gen);
+      return 0;
     }));
 }
 

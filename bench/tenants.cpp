@@ -14,6 +14,7 @@
 //     for 1,000 (heartbeats every 30 s, default pings).
 //
 // Usage: bench_tenants [TENANTS=1000] [IDLE_SECONDS=30]
+// Environment: SHARED_TIMERS=0 (the sessions' timers on CAF's clock).
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
   {
     runtime_settings rs;
     rs.http.workers = 8;
+    // SHARED_TIMERS=0: pings and watchdogs on CAF's clock, to compare.
+    if (auto* v = std::getenv("SHARED_TIMERS"))
+      rs.shared_timers = std::string{v} != "0";
     rs.observer = observer;
     runtime rt{sys, rs};
     auto rss_before = rss_kib();

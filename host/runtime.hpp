@@ -41,6 +41,7 @@
 #include "actors/tenant_core.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/http_listener.hpp"
+#include "runtime/timer_wheel.hpp"
 #include "runtime/ws_transport.hpp"
 
 namespace gcstream {
@@ -50,6 +51,10 @@ struct runtime_settings {
   ws_settings ws;
   http_settings http;
   limiter_settings limiter;
+  /// The pings and heartbeat watchdogs of every session on one shared timer
+  /// thread (runtime/timer_wheel.hpp), or, when false, on CAF's clock (a
+  /// clock entry and a message per session and period).
+  bool shared_timers = true;
   /// Where the audit log is written (null: nowhere).
   std::shared_ptr<audit_writer> audit_log;
   /// Who else gets every audit event (may be null).
@@ -216,6 +221,7 @@ private:
   runtime_settings cfg_;
   std::shared_ptr<http_client> http_;
   std::shared_ptr<ws_transport> ws_;
+  std::shared_ptr<timer_wheel> wheel_; // null without shared_timers
   std::shared_ptr<process_core> pc_;
   std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   http_listener listener_;

@@ -30,8 +30,7 @@ timer_wheel::~timer_wheel() {
   thread_.join();
 }
 
-uint64_t timer_wheel::every(std::chrono::milliseconds period,
-                            std::function<void(int64_t)> fire) {
+uint64_t timer_wheel::every(std::chrono::milliseconds period, fire_fn fire) {
   auto p = std::max<int64_t>(1, period.count());
   auto due = on_grid(steady_ms() + p, grid_of(p));
   bool earlier;
@@ -39,8 +38,7 @@ uint64_t timer_wheel::every(std::chrono::milliseconds period,
   {
     std::lock_guard<std::mutex> g{mtx_};
     id = ++next_id_;
-    entries_.emplace(id, entry{p, due, std::make_shared<const std::function<void(int64_t)>>(
-                               std::move(fire))});
+    entries_.emplace(id, entry{p, due, std::make_shared<const fire_fn>(std::move(fire))});
     queue_.emplace(due, id);
     earlier = due < waiting_until_;
   }
@@ -67,8 +65,13 @@ uint64_t timer_wheel::wakeups() const {
 }
 
 void timer_wheel::run() {
-  // (shared, not copied: a fire is one reference count per call)
-  std::vector<std::shared_ptr<const std::function<void(int64_t)>>> due_now;
+  struct firing {
+    uint64_t id;
+    int64_t due;
+    std::shared_ptr<const fire_fn> fire; // shared: one reference per call
+    int64_t next;
+  };
+  std::vector<firing> due_now;
   std::unique_lock<std::mutex> g{mtx_};
   while (!stop_) {
     // Stale queue entries (cancelled timers) go first.
@@ -81,16 +84,20 @@ void timer_wheel::run() {
     if (queue_.empty()) {
       waiting_until_ = INT64_MAX;
       cv_.wait(g);
+      ++wakeups_;
       continue;
     }
     auto now = steady_ms();
     auto next = queue_.begin()->first;
     if (next > now) {
+      // Until the due millisecond itself: a relative wait of whole
+      // milliseconds may end a fraction early, and then wake again for it.
       waiting_until_ = next;
-      cv_.wait_for(g, std::chrono::milliseconds{next - now});
+      cv_.wait_until(g, std::chrono::steady_clock::time_point{
+                          std::chrono::milliseconds{next}});
+      ++wakeups_;
       continue;
     }
-    ++wakeups_;
     waiting_until_ = INT64_MAX;
     while (!queue_.empty() && queue_.begin()->first <= now) {
       auto id = queue_.begin()->second;
@@ -99,18 +106,22 @@ void timer_wheel::run() {
       auto it = entries_.find(id);
       if (it == entries_.end() || it->second.due_ms != due)
         continue;
-      auto& e = it->second;
-      // The next time on the grid, one period on (never in the past).
-      auto grid = grid_of(e.period_ms);
-      e.due_ms = on_grid(std::max(due + e.period_ms, now + 1), grid);
-      queue_.emplace(e.due_ms, id);
-      due_now.push_back(e.fire);
+      due_now.push_back({id, due, it->second.fire, 0});
     }
     g.unlock();
     for (auto& f : due_now)
-      (*f)(now);
-    due_now.clear();
+      f.next = (*f.fire)(now);
     g.lock();
+    for (auto& f : due_now) {
+      auto it = entries_.find(f.id);
+      if (it == entries_.end() || it->second.due_ms != f.due)
+        continue; // cancelled meanwhile
+      auto& e = it->second;
+      auto want = f.next > 0 ? f.next : f.due + e.period_ms;
+      e.due_ms = on_grid(std::max(want, now + 1), grid_of(e.period_ms));
+      queue_.emplace(e.due_ms, f.id);
+    }
+    due_now.clear();
   }
 }
 

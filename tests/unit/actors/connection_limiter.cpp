@@ -98,6 +98,25 @@ BOOST_AUTO_TEST_CASE(a_tenant_that_is_gone_is_forgotten) {
   BOOST_CHECK((granted == std::vector<std::string>{"a/0", "b/0"}));
 }
 
+BOOST_AUTO_TEST_CASE(forgetting_a_tenant_frees_its_keys_and_no_one_else_s) {
+  start({1, 1000});
+  ask("k1", "a/0");  // granted
+  ask("k2", "a/1");  // granted
+  ask("k1", "ab/0"); // waits ("ab/" is another tenant, though it starts alike)
+  ask("k2", "a/2");  // waits: a tenant's waiter is forgotten too
+  ask("k2", "ab/1"); // waits
+  caf::anon_send(limiter, forget_atom::value, std::string{"a/"});
+  sched.run();
+  BOOST_CHECK((granted == std::vector<std::string>{"a/0", "a/1", "ab/0", "ab/1"}));
+  // ab/0 and ab/1 still hold: a newcomer waits until they let go.
+  ask("k1", "c/0");
+  BOOST_CHECK_EQUAL(granted.size(), 4u);
+  release("k1", "ab/0");
+  BOOST_CHECK_EQUAL(granted.back(), "c/0");
+  release("k2", "ab/1"); // and a/2, forgotten, is not granted
+  BOOST_CHECK_EQUAL(granted.size(), 5u);
+}
+
 BOOST_AUTO_TEST_CASE(paces_connects_to_the_rate) {
   start({100, 2}); // burst of 2, then one every 500 ms
   for (int i = 0; i < 5; ++i)
