@@ -76,6 +76,29 @@ struct metrics_fixture : test::deterministic_fixture {
 
 BOOST_FIXTURE_TEST_SUITE(metrics_actor_tests, metrics_fixture)
 
+BOOST_AUTO_TEST_CASE(without_a_webhook_nothing_runs_on_a_timer) {
+  // The README: "Nothing runs on a timer for it: an idle tenant costs no
+  // CPU here." An idle tenant's metrics actor, told things and asked for a
+  // snapshot, leaves nothing on the clock (no tick); with a webhook, its
+  // interval is the one timer.
+  start();
+  tell("connected");
+  snapshot();
+  BOOST_CHECK(sched.clock().schedule().empty());
+  advance(10s);
+  BOOST_CHECK_EQUAL(sched.jobs.size(), 0u);
+  BOOST_CHECK(sched.clock().schedule().empty());
+}
+
+BOOST_AUTO_TEST_CASE(with_a_webhook_its_interval_is_the_one_timer) {
+  health_webhook_settings hook;
+  hook.url = "http://127.0.0.1:9/health";
+  hook.interval = 3600s;
+  start(hook);
+  tell("connected");
+  BOOST_CHECK_EQUAL(sched.clock().schedule().size(), 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_lost_socket_is_a_gap_until_the_next_one_opens) {
   start();
   tell("session_started");
