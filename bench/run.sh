@@ -5,7 +5,7 @@
 # and 10,000), and the highest rate one tenant sustains.
 # Usage: bench/run.sh BUILD_DIR
 # Sizes can be changed from the environment: EMULATOR_RUNS, RECONNECT_DROPS,
-# RECONNECT_STALLS, PIPELINE_EVENTS, PIPELINE_RUNS, E2E_SECONDS, TENANTS
+# RECONNECT_STALLS, PIPELINE_EVENTS, PIPELINE_RUNS, E2E_SECONDS, E2E_RUNS, TENANTS
 # (the small idle run, 1000), TENANTS_BIG (10000; 0 skips it), IDLE_SECONDS.
 set -euo pipefail
 build=${1:-build-bench}
@@ -19,11 +19,21 @@ echo "gcstream benchmarks ($(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB",
 "$b/bench_envelope_parse"
 "$b/bench_pipeline" "${PIPELINE_EVENTS:-200000}" "${PIPELINE_RUNS:-7}"
 "$b/bench_reconnect_latency" "${RECONNECT_DROPS:-50}" "${RECONNECT_STALLS:-5}"
-secs=${E2E_SECONDS:-20}
+secs=${E2E_SECONDS:-10}
+runs=${E2E_RUNS:-3}
+# Each end-to-end load E2E_RUNS times, then the median of its CPU per event.
+e2e() {
+  local out vals n
+  out=$(for _ in $(seq "$runs"); do "$b/bench_end_to_end" "$1" "$2" "$secs"; done)
+  echo "$out"
+  vals=$(echo "$out" | awk '/^end_to_end +[0-9]+\/s/ { for (i = 2; i <= NF; ++i) if ($i == "us") print $(i - 1) }' | sort -g)
+  n=$(echo "$vals" | grep -c .)
+  echo "end_to_end median   $1/s $2 sink: $(echo "$vals" | sed -n "$(( (n + 1) / 2 ))p") us client CPU/event ($n runs)"
+}
 for rate in 1000 10000 100000; do
-  "$b/bench_end_to_end" "$rate" file "$secs"
+  e2e "$rate" file
 done
-"$b/bench_end_to_end" 10000 null "$secs"
+e2e 10000 null
 # The most one tenant sustains with the file sink: the emulator is asked for
 # more than the client can take (it sends what it can), on one core.
 SUSTAIN=1 CLIENT_CPU=0 "$b/bench_end_to_end" 400000 file 10 | sed -n '1s/^/sustained, client on one core: /p'
