@@ -1,5 +1,6 @@
 #include "emulator/events.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace gcstream::emulator {
@@ -33,17 +34,52 @@ std::string_view segment_after(std::string_view topic, std::string_view prefix) 
   return rest.substr(0, rest.find('.'));
 }
 
-// A deterministic UUID-shaped id derived from a seed, for bodies.
-std::string uuid_from(uint64_t a, uint64_t b) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>((b >> 48) & 0xffff),
-                static_cast<unsigned long long>(b & 0xffffffffffffull));
-  return buf;
+// Appenders: each event is built with plain appends, no printf and no
+// temporary strings (the emulator must write far faster than the client
+// reads: bench_emulator_throughput).
+template <class Int>
+void append_int(std::string& out, Int v) {
+  char b[24];
+  auto r = std::to_chars(b, b + sizeof(b), v);
+  out.append(b, r.ptr);
 }
+
+// `v` in decimal with at least `width` digits, zero-padded.
+void append_padded(std::string& out, unsigned v, int width) {
+  char b[16];
+  int n = 0;
+  do {
+    b[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n < width)
+    b[n++] = '0';
+  while (n > 0)
+    out += b[--n];
+}
+
+// A deterministic UUID-shaped id derived from a seed, for bodies.
+void append_uuid(std::string& out, uint64_t a, uint64_t b) {
+  append_hex(out, a >> 32, 8);
+  out += '-';
+  append_hex(out, (a >> 16) & 0xffff, 4);
+  out += '-';
+  append_hex(out, a & 0xffff, 4);
+  out += '-';
+  append_hex(out, (b >> 48) & 0xffff, 4);
+  out += '-';
+  append_hex(out, b & 0xffffffffffffull, 12);
+}
+
+// `"name":"uuid"` with the separator before it.
+void append_uuid_field(std::string& out, std::string_view head, uint64_t a,
+                       uint64_t b) {
+  out += head;
+  append_uuid(out, a, b);
+  out += '"';
+}
+
+void append_iso8601(std::string& out, int64_t epoch_ms);
 
 uint64_t mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -84,46 +120,84 @@ void detail_body(std::string& out, std::string_view topic, uint64_t seq,
   const std::string_view prefix = "v2.detail.events.conversation.";
   auto conv = segment_after(topic, prefix);
   uint64_t h = hash_of(topic);
-  char buf[2048];
-  std::snprintf(
-    buf, sizeof(buf),
-    R"({"eventTime":%lld,"conversationId":"%.*s","participantId":"%s",)"
-    R"("sessionId":"%s","mediaType":"VOICE","provider":"Edge",)"
-    R"("direction":"INBOUND","ani":"tel:+13175550%03u","dnis":"tel:+18005550100",)"
-    R"("addressFrom":"tel:+13175550%03u","addressTo":"tel:+18005550100",)"
-    R"("queueId":"%s","divisionId":"%s",)"
-    R"("conversationExternalContactIds":["%s"],)"
-    R"("userId":"%s","segmentType":"interact","disconnectType":null,)"
-    R"("wrapupCode":null,"protocolCallId":"%s","emulatorSeq":%llu})",
-    static_cast<long long>(wall_ms), static_cast<int>(conv.size()), conv.data(),
-    uuid_from(mix(h ^ 1), mix(seq)).c_str(),
-    uuid_from(mix(h ^ 2), mix(seq + 1)).c_str(), unsigned(seq % 1000u) % 1000u,
-    unsigned(seq % 1000u) % 1000u, uuid_from(mix(h ^ 3), mix(h ^ 4)).c_str(),
-    uuid_from(mix(h ^ 5), mix(h ^ 6)).c_str(),
-    uuid_from(mix(h ^ 7), mix(h ^ 8)).c_str(),
-    uuid_from(mix(h ^ 9), mix(h ^ 10)).c_str(),
-    uuid_from(mix(h ^ 11), mix(seq ^ h)).c_str(),
-    static_cast<unsigned long long>(seq));
-  out += buf;
+  const unsigned tail = unsigned(seq % 1000u);
+  out += R"({"eventTime":)";
+  append_int(out, wall_ms);
+  out += R"(,"conversationId":")";
+  out += conv;
+  append_uuid_field(out, R"(","participantId":")", mix(h ^ 1), mix(seq));
+  append_uuid_field(out, R"(,"sessionId":")", mix(h ^ 2), mix(seq + 1));
+  out += R"(,"mediaType":"VOICE","provider":"Edge",)"
+         R"("direction":"INBOUND","ani":"tel:+13175550)";
+  append_padded(out, tail, 3);
+  out += R"(","dnis":"tel:+18005550100","addressFrom":"tel:+13175550)";
+  append_padded(out, tail, 3);
+  out += R"(","addressTo":"tel:+18005550100")";
+  append_uuid_field(out, R"(,"queueId":")", mix(h ^ 3), mix(h ^ 4));
+  append_uuid_field(out, R"(,"divisionId":")", mix(h ^ 5), mix(h ^ 6));
+  append_uuid_field(out, R"(,"conversationExternalContactIds":[")", mix(h ^ 7),
+                    mix(h ^ 8));
+  append_uuid_field(out, R"(],"userId":")", mix(h ^ 9), mix(h ^ 10));
+  append_uuid_field(out,
+                    R"(,"segmentType":"interact","disconnectType":null,)"
+                    R"("wrapupCode":null,"protocolCallId":")",
+                    mix(h ^ 11), mix(seq ^ h));
+  out += R"(,"emulatorSeq":)";
+  append_int(out, seq);
+  out += '}';
 }
 
-} // namespace
-
-std::string format_iso8601(int64_t epoch_ms) {
+void append_iso8601(std::string& out, int64_t epoch_ms) {
   int64_t days = epoch_ms >= 0 ? epoch_ms / 86400000
                                : (epoch_ms - 86399999) / 86400000;
   int64_t rem = epoch_ms - days * 86400000;
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[96]; // room for any value the compiler can imagine
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ",
-                static_cast<long long>(y), m, d,
-                static_cast<unsigned>(rem / 3600000),
-                static_cast<unsigned>(rem / 60000 % 60),
-                static_cast<unsigned>(rem / 1000 % 60),
-                static_cast<unsigned>(rem % 1000));
-  return buf;
+  if (y < 0 || y > 9999) { // outside ISO-8601's four digits: rare, exact
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%04lld", static_cast<long long>(y));
+    out += buf;
+  } else {
+    append_padded(out, static_cast<unsigned>(y), 4);
+  }
+  out += '-';
+  append_padded(out, m, 2);
+  out += '-';
+  append_padded(out, d, 2);
+  out += 'T';
+  append_padded(out, static_cast<unsigned>(rem / 3600000), 2);
+  out += ':';
+  append_padded(out, static_cast<unsigned>(rem / 60000 % 60), 2);
+  out += ':';
+  append_padded(out, static_cast<unsigned>(rem / 1000 % 60), 2);
+  out += '.';
+  append_padded(out, static_cast<unsigned>(rem % 1000), 3);
+  out += 'Z';
+}
+
+// `"name":"<iso8601>"` with the separator before it.
+void append_iso_field(std::string& out, std::string_view head,
+                      int64_t wall_ms) {
+  out += head;
+  append_iso8601(out, wall_ms);
+  out += '"';
+}
+
+} // namespace
+
+void append_hex(std::string& out, uint64_t v, int digits) {
+  static const char hex[] = "0123456789abcdef";
+  char b[16];
+  for (int i = digits - 1; i >= 0; --i, v >>= 4)
+    b[i] = hex[v & 15];
+  out.append(b, static_cast<size_t>(digits));
+}
+
+std::string format_iso8601(int64_t epoch_ms) {
+  std::string out;
+  append_iso8601(out, epoch_ms);
+  return out;
 }
 
 bool is_observation_topic(std::string_view topic) {
@@ -136,67 +210,77 @@ std::string make_event_frame(std::string_view topic, uint64_t seq,
   std::string out;
   out.reserve(1024);
   append_envelope_head(out, topic);
-  char buf[512];
-  const auto iso = format_iso8601(wall_ms);
-  const auto seq_ull = static_cast<unsigned long long>(seq);
   if (starts_with(topic, "v2.detail.events.conversation.")) {
     detail_body(out, topic, seq, wall_ms);
   } else if (starts_with(topic, "v2.users.") && ends_with(topic, ".presence")) {
     auto user = segment_after(topic, "v2.users.");
-    auto which = presences[seq % (sizeof(presences) / sizeof(*presences))];
-    std::snprintf(
-      buf, sizeof(buf),
-      R"({"id":"%.*s","source":"PURECLOUD","presenceDefinition":{"id":"%s",)"
-      R"("systemPresence":"%s"},"message":"","modifiedDate":"%s","emulatorSeq":%llu})",
-      static_cast<int>(user.size()), user.data(),
-      uuid_from(mix(hash_of(which)), mix(hash_of(which) + 1)).c_str(), which,
-      iso.c_str(), seq_ull);
-    out += buf;
+    std::string_view which =
+      presences[seq % (sizeof(presences) / sizeof(*presences))];
+    out += R"({"id":")";
+    out += user;
+    append_uuid_field(out, R"(","source":"PURECLOUD","presenceDefinition":{"id":")",
+                      mix(hash_of(which)), mix(hash_of(which) + 1));
+    out += R"(,"systemPresence":")";
+    out += which;
+    append_iso_field(out, R"("},"message":"","modifiedDate":")", wall_ms);
+    out += R"(,"emulatorSeq":)";
+    append_int(out, seq);
+    out += '}';
   } else if (starts_with(topic, "v2.users.")
              && ends_with(topic, ".routingStatus")) {
     auto user = segment_after(topic, "v2.users.");
-    auto which =
+    std::string_view which =
       routing_states[seq % (sizeof(routing_states) / sizeof(*routing_states))];
-    std::snprintf(buf, sizeof(buf),
-                  R"({"id":"%.*s","routingStatus":{"userId":"%.*s",)"
-                  R"("status":"%s","startTime":"%s"},"emulatorSeq":%llu})",
-                  static_cast<int>(user.size()), user.data(),
-                  static_cast<int>(user.size()), user.data(), which,
-                  iso.c_str(), seq_ull);
-    out += buf;
+    out += R"({"id":")";
+    out += user;
+    out += R"(","routingStatus":{"userId":")";
+    out += user;
+    out += R"(","status":")";
+    out += which;
+    append_iso_field(out, R"(","startTime":")", wall_ms);
+    out += R"(},"emulatorSeq":)";
+    append_int(out, seq);
+    out += '}';
   } else if (starts_with(topic, "v2.routing.queues.")
              && ends_with(topic, ".conversations")) {
     auto queue = segment_after(topic, "v2.routing.queues.");
     uint64_t h = hash_of(topic);
-    std::snprintf(
-      buf, sizeof(buf),
-      R"({"id":"%s","participants":[{"id":"%s","purpose":"customer",)"
-      R"("startTime":"%s","connectedTime":"%s","queueId":"%.*s"},)"
-      R"({"id":"%s","purpose":"acd","startTime":"%s","queueId":"%.*s"}],)"
-      R"("emulatorSeq":%llu})",
-      uuid_from(mix(h ^ seq), mix(seq)).c_str(),
-      uuid_from(mix(h ^ 1), mix(seq + 7)).c_str(), iso.c_str(), iso.c_str(),
-      static_cast<int>(queue.size()), queue.data(),
-      uuid_from(mix(h ^ 2), mix(seq + 9)).c_str(), iso.c_str(),
-      static_cast<int>(queue.size()), queue.data(), seq_ull);
-    out += buf;
+    append_uuid_field(out, R"({"id":")", mix(h ^ seq), mix(seq));
+    append_uuid_field(out, R"(,"participants":[{"id":")", mix(h ^ 1),
+                      mix(seq + 7));
+    append_iso_field(out, R"(,"purpose":"customer","startTime":")", wall_ms);
+    append_iso_field(out, R"(,"connectedTime":")", wall_ms);
+    out += R"(,"queueId":")";
+    out += queue;
+    append_uuid_field(out, R"("},{"id":")", mix(h ^ 2), mix(seq + 9));
+    append_iso_field(out, R"(,"purpose":"acd","startTime":")", wall_ms);
+    out += R"(,"queueId":")";
+    out += queue;
+    out += R"("}],"emulatorSeq":)";
+    append_int(out, seq);
+    out += '}';
   } else if (is_observation_topic(topic)) {
     auto queue = segment_after(topic, "v2.analytics.queues.");
-    std::snprintf(buf, sizeof(buf),
-                  R"({"group":{"queueId":"%.*s","mediaType":"voice"},)"
-                  R"("data":[{"interval":"%s/%s","metrics":[)"
-                  R"({"metric":"oWaiting","stats":{"count":%u}},)"
-                  R"({"metric":"oInteracting","stats":{"count":%u}}]}],)"
-                  R"("emulatorSeq":%llu})",
-                  static_cast<int>(queue.size()), queue.data(), iso.c_str(),
-                  iso.c_str(), unsigned(seq % 7), unsigned(seq % 11), seq_ull);
-    out += buf;
+    out += R"({"group":{"queueId":")";
+    out += queue;
+    append_iso_field(out, R"(","mediaType":"voice"},"data":[{"interval":")",
+                     wall_ms);
+    out.pop_back();
+    out += '/';
+    append_iso8601(out, wall_ms);
+    out += R"(","metrics":[{"metric":"oWaiting","stats":{"count":)";
+    append_int(out, unsigned(seq % 7));
+    out += R"(}},{"metric":"oInteracting","stats":{"count":)";
+    append_int(out, unsigned(seq % 11));
+    out += R"(}}]}],"emulatorSeq":)";
+    append_int(out, seq);
+    out += '}';
   } else {
-    std::snprintf(buf, sizeof(buf),
-                  R"({"id":"%s","timestamp":"%s","emulatorSeq":%llu})",
-                  uuid_from(mix(hash_of(topic)), mix(seq)).c_str(),
-                  iso.c_str(), seq_ull);
-    out += buf;
+    append_uuid_field(out, R"({"id":")", mix(hash_of(topic)), mix(seq));
+    append_iso_field(out, R"(,"timestamp":")", wall_ms);
+    out += R"(,"emulatorSeq":)";
+    append_int(out, seq);
+    out += '}';
   }
   append_envelope_tail(out, correlation_id);
   return out;

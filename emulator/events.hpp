@@ -14,6 +14,10 @@ namespace gcstream::emulator {
 /// ("2026-11-22T13:29:53.123Z").
 std::string format_iso8601(int64_t epoch_ms);
 
+/// Appends the low `digits` hex digits of `v` (lower case, zero-padded; at
+/// most 16).
+void append_hex(std::string& out, uint64_t v, int digits);
+
 /// Whether the topic is one of the analytics observation topics, which
 /// publish at most once a second.
 bool is_observation_topic(std::string_view topic);

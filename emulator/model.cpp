@@ -73,14 +73,19 @@ void model::set_stream_base(std::string base) {
 // -- ids and tokens ----------------------------------------------------------
 
 std::string model::correlation_id() {
-  char buf[48];
   uint64_t n = ++next_id_;
-  std::snprintf(buf, sizeof(buf), "%s-%04x-4%03x-a%03x-%012llx",
-                id_prefix_.c_str(), static_cast<unsigned>((n >> 48) & 0xffff),
-                static_cast<unsigned>((n >> 36) & 0xfff),
-                static_cast<unsigned>((n >> 24) & 0xfff),
-                static_cast<unsigned long long>(n & 0xffffffffffffull));
-  return buf;
+  std::string out;
+  out.reserve(id_prefix_.size() + 28);
+  out += id_prefix_;
+  out += '-';
+  append_hex(out, n >> 48, 4);
+  out += "-4";
+  append_hex(out, n >> 36, 3);
+  out += "-a";
+  append_hex(out, n >> 24, 3);
+  out += '-';
+  append_hex(out, n, 12);
+  return out;
 }
 
 std::string model::new_channel_id() {
