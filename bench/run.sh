@@ -25,15 +25,18 @@ run "$b/bench_pipeline" "${PIPELINE_EVENTS:-200000}" "${PIPELINE_RUNS:-7}"
 run "$b/bench_reconnect_latency" "${RECONNECT_DROPS:-50}" "${RECONNECT_STALLS:-5}"
 secs=${E2E_SECONDS:-10}
 runs=${E2E_RUNS:-3}
-# Each end-to-end load E2E_RUNS times, then the median of its CPU per event.
+# Each end-to-end load E2E_RUNS times, then the medians of its CPU per event
+# and of its p99 latency.
 e2e() {
   local out vals n
   out=$(for _ in $(seq "$runs"); do run "$b/bench_end_to_end" "$1" "$2" "$secs"; done)
   echo "$out"
   echo "$out" | grep -q '^FAILED' && failed=1
   vals=$(echo "$out" | awk '/^end_to_end +[0-9]+\/s/ { for (i = 2; i <= NF; ++i) if ($i == "us") print $(i - 1) }' | sort -g)
+  p99s=$(echo "$out" | awk '/^end_to_end +[0-9]+\/s/ { for (i = 2; i <= NF; ++i) if ($i == "p99") print $(i + 1) }' | sort -g)
   n=$(echo "$vals" | grep -c .)
-  echo "end_to_end median   $1/s $2 sink: $(echo "$vals" | sed -n "$(( (n + 1) / 2 ))p") us client CPU/event ($n runs)"
+  echo "end_to_end median   $1/s $2 sink: $(echo "$vals" | sed -n "$(( (n + 1) / 2 ))p") us client CPU/event," \
+       "p99 $(echo "$p99s" | sed -n "$(( (n + 1) / 2 ))p") ms ($n runs)"
 }
 for rate in 1000 10000 100000; do
   e2e "$rate" file
