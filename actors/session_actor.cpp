@@ -10,6 +10,7 @@
 #include "runtime/frame_reader.hpp"
 #include "runtime/iso8601.hpp"
 #include "runtime/redact.hpp"
+#include "runtime/topics.hpp"
 
 namespace gcstream {
 
@@ -292,10 +293,8 @@ void create_channel(session_pointer self, std::function<void(channel_info)> next
 
 void start_channel(session_pointer self) {
   auto& st = self->state;
-  if (st.cfg.topics.size() > 1000) {
-    fail(self, errc::too_many_topics,
-         std::to_string(st.cfg.topics.size())
-           + " topics: a channel holds at most 1000");
+  if (auto n = topics_weight(st.cfg.topics); n > max_topics_per_channel) {
+    fail(self, errc::too_many_topics, too_many_topics_text(n));
     return;
   }
   auto& resume = st.cfg.resume;

@@ -31,6 +31,9 @@ struct config {
   uint32_t max_channels_per_client = 20;
   /// Topics per channel; more gives 400.
   uint32_t max_topics_per_channel = 1000;
+  /// Whether a combined topic counts as its parts against that limit (the
+  /// safe reading; the service does not document it) or as one.
+  bool combined_topic_counts_parts = true;
   /// API requests per minute per token before 429.
   uint32_t rate_limit_per_minute = 300;
   /// Seconds announced in Retry-After when the rate limit is hit.

@@ -49,13 +49,54 @@ http_response oauth_error(int status, const std::string& error,
                                     {"error_description", description}});
 }
 
-bool valid_topic(const std::string& topic) {
-  if (topic.size() < 4 || topic.size() > 512 || topic.rfind("v2.", 0) != 0)
-    return false;
-  return std::all_of(topic.begin(), topic.end(), [](char c) {
+// The names a subscription's events are sent under: the topic, or for a
+// combined topic each part appended to the prefix.
+std::vector<std::string> event_names(const std::string& topic) {
+  auto q = topic.find('?');
+  if (q == std::string::npos)
+    return {topic};
+  std::vector<std::string> names;
+  size_t from = q + 1;
+  for (;;) {
+    auto to = topic.find('&', from);
+    names.push_back(topic.substr(0, q) + "."
+                    + topic.substr(from, to == std::string::npos ? to : to - from));
+    if (to == std::string::npos)
+      return names;
+    from = to + 1;
+  }
+}
+
+std::vector<std::string> event_names(const std::vector<std::string>& topics) {
+  std::vector<std::string> names;
+  for (auto& t : topics)
+    for (auto& n : event_names(t))
+      names.push_back(std::move(n));
+  return names;
+}
+
+bool name_chars(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'
            || c == '_';
   });
+}
+
+// The service's rule: "v2." and name characters, or a combined topic
+// ("v2.users.<id>?presence&routingStatus", at most 200 characters) whose
+// parts are names.
+bool valid_topic(const std::string& topic) {
+  if (topic.size() < 4 || topic.size() > 512 || topic.rfind("v2.", 0) != 0)
+    return false;
+  auto q = topic.find('?');
+  if (q == std::string::npos)
+    return name_chars(topic);
+  if (topic.size() > 200 || !name_chars(std::string_view{topic}.substr(0, q)))
+    return false;
+  for (auto& name : event_names(topic))
+    if (!name_chars(std::string_view{name}.substr(q + 1)))
+      return false;
+  return true;
 }
 
 } // namespace
@@ -111,8 +152,11 @@ std::string model::issue_token(const std::string& client, const instant& now) {
 }
 
 bool model::forbidden(const std::string& topic) const {
-  return std::any_of(cfg_.forbidden_topics.begin(), cfg_.forbidden_topics.end(),
-                     [&](const std::string& p) { return glob_match(p, topic); });
+  for (auto& name : event_names(topic))
+    if (std::any_of(cfg_.forbidden_topics.begin(), cfg_.forbidden_topics.end(),
+                    [&](const std::string& p) { return glob_match(p, name); }))
+      return true;
+  return false;
 }
 
 void model::count_http(const std::string& route, int status) {
@@ -362,7 +406,11 @@ http_response model::on_subscriptions(const http_request& req, channel& ch,
       next.push_back(topic);
     entities.push_back(json{{"id", topic}, {"state", "Permitted"}});
   }
-  if (next.size() > cfg_.max_topics_per_channel)
+  // How a combined topic counts against the limit is not documented: by
+  // default each part counts (combined_topic_count "parts"), or "one".
+  size_t counted = cfg_.combined_topic_counts_parts ? event_names(next).size()
+                                                    : next.size();
+  if (counted > cfg_.max_topics_per_channel)
     return api_error(400, "bad.request",
                      "A channel may have at most "
                        + std::to_string(cfg_.max_topics_per_channel)
@@ -380,7 +428,7 @@ void model::set_topics(channel& ch, std::vector<std::string> topics,
                        const instant& now) {
   // Held events belong to the old topics: send them before those may go.
   flush_reorder(ch);
-  for (auto& t : ch.topics) {
+  for (auto& t : event_names(ch.topics)) {
     auto src = topics_.find(t);
     if (src != topics_.end()) {
       src->second.subscribers.erase(ch.id);
@@ -388,7 +436,7 @@ void model::set_topics(channel& ch, std::vector<std::string> topics,
     }
   }
   ch.topics = std::move(topics);
-  for (auto& t : ch.topics) {
+  for (auto& t : event_names(ch.topics)) {
     auto src = topics_.find(t);
     if (src != topics_.end())
       src->second.subscribers.insert(ch.id);
@@ -398,7 +446,7 @@ void model::set_topics(channel& ch, std::vector<std::string> topics,
 }
 
 void model::activate_topics(const channel& ch, const instant& now) {
-  for (auto& t : ch.topics) {
+  for (auto& t : event_names(ch.topics)) {
     auto& src = topics_[t];
     src.subscribers.insert(ch.id);
     src.last_subscribed_ms = now.steady_ms;
@@ -411,7 +459,7 @@ void model::remove_channel(const std::string& id, uint16_t code,
   if (it == channels_.end())
     return;
   auto& ch = it->second;
-  for (auto& t : ch.topics)
+  for (auto& t : event_names(ch.topics))
     if (auto src = topics_.find(t); src != topics_.end())
       src->second.subscribers.erase(id);
   if (ch.socket != 0) {
@@ -660,6 +708,8 @@ http_response model::on_control(const http_request& req, const std::string& path
                 {"rate_limit_per_minute", cfg_.rate_limit_per_minute},
                 {"rate_limit_retry_after_s", cfg_.rate_limit_retry_after_s},
                 {"socket_closing_delay_ms", cfg_.socket_closing_delay_ms},
+                {"combined_topic_count",
+                 cfg_.combined_topic_counts_parts ? "parts" : "one"},
                 {"forbidden_topics", forbidden}});
   }
   if (path == "/emulator/config" && req.method == "POST") {
@@ -679,7 +729,8 @@ std::string model::reconfigure(const std::string& text) {
             {"event_rate", "heartbeat_interval_ms", "token_ttl_s", "channel_ttl_s",
              "max_channels_per_client", "max_topics_per_channel",
              "rate_limit_per_minute", "rate_limit_retry_after_s",
-             "socket_closing_delay_ms", "forbidden_topics"}};
+             "socket_closing_delay_ms", "forbidden_topics",
+             "combined_topic_count"}};
   config next = cfg_;
   next.event_rate = in.number("event_rate", 0, 1000000, cfg_.event_rate);
   auto u32 = [&](const char* key, uint64_t lo, uint64_t hi, uint32_t dflt) {
@@ -699,6 +750,10 @@ std::string model::reconfigure(const std::string& text) {
     u32("rate_limit_retry_after_s", 0, 86400, cfg_.rate_limit_retry_after_s);
   next.socket_closing_delay_ms =
     u32("socket_closing_delay_ms", 0, 600000, cfg_.socket_closing_delay_ms);
+  next.combined_topic_counts_parts =
+    in.choice("combined_topic_count", {"parts", "one"},
+              cfg_.combined_topic_counts_parts ? "parts" : "one")
+    == "parts";
   if (in.has("forbidden_topics")) {
     auto& v = j["forbidden_topics"];
     if (!v.is_array() || v.size() > 10000)

@@ -14,6 +14,7 @@
 #include "messages/errors.hpp"
 #include "runtime/endpoints.hpp"
 #include "runtime/http_listener.hpp"
+#include "runtime/topics.hpp"
 
 namespace gcstream {
 
@@ -465,7 +466,7 @@ void read_tenant(checker& c, const json& j, const std::string& p,
                        "session", "backoff", "supervisor", "ordering", "dedupe",
                        "delivery", "sinks", "inbox_max_events",
                        "max_buffered_events", "overflow", "journal",
-                       "dead_letter"}))
+                       "dead_letter", "combine_topics"}))
     return;
   tenant_config t;
   if (c.string(j, p, "id", t.id, true) && !ids.insert(t.id).second)
@@ -476,14 +477,28 @@ void read_tenant(checker& c, const json& j, const std::string& p,
   if (!j.contains("topics") || !j["topics"].is_array() || j["topics"].empty()) {
     c.fail(p + ".topics", "expected a non-empty array of topic names");
   } else {
+    bool names = true;
     for (size_t i = 0; i < j["topics"].size(); ++i) {
       auto& v = j["topics"][i];
-      if (!v.is_string() || v.get<std::string>().empty())
-        c.fail(p + ".topics[" + std::to_string(i) + "]", "expected a topic name");
-      else
+      auto at = p + ".topics[" + std::to_string(i) + "]";
+      if (!v.is_string() || v.get<std::string>().empty()) {
+        c.fail(at, "expected a topic name");
+        names = false;
+      } else if (auto bad = topic_problem(v.get<std::string>()); !bad.empty()) {
+        c.fail(at, bad);
+        names = false;
+      } else {
         t.topics.push_back(v.get<std::string>());
+      }
     }
+    // Names asked for twice (among the well-formed ones), and more than a
+    // channel holds.
+    for (auto& problem : topic_list_problems(t.topics))
+      c.fail(p + ".topics", problem);
+    if (auto n = topics_weight(t.topics); names && n > max_topics_per_channel)
+      c.fail(p + ".topics", too_many_topics_text(n));
   }
+  c.boolean(j, p, "combine_topics", t.combine_topics);
   read_tenant_knobs(c, j, p, t);
   if (c.string(j, p, "journal", t.journal_path))
     t.journal_path = c.path_of(t.journal_path);

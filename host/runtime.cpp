@@ -7,6 +7,7 @@
 #include "host/health.hpp"
 #include "messages/errors.hpp"
 #include "runtime/prometheus.hpp"
+#include "runtime/topics.hpp"
 
 #include <stdexcept>
 
@@ -134,6 +135,14 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
     return make_error(errc::bad_config, "a tenant needs an id");
   if (c.topics.empty())
     return bad("no topics");
+  if (auto problems = topic_list_problems(c.topics); !problems.empty()) {
+    std::string all;
+    for (auto& p : problems)
+      all += (all.empty() ? "" : "; ") + p;
+    return bad(all);
+  }
+  if (auto n = topics_weight(c.topics); n > max_topics_per_channel)
+    return bad(too_many_topics_text(n));
   if (c.sinks.empty())
     return bad("no sinks");
   {
@@ -149,7 +158,7 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   c.token.client_secret = std::move(c.client_secret);
   c.session.tenant = c.id;
   c.session.api_url = c.api_url;
-  c.session.topics = c.topics;
+  c.session.topics = c.combine_topics ? combine_topics(c.topics) : c.topics;
   c.supervisor.tenant = c.id;
   c.supervisor.limiter_key = limiter_key_of(c.login_url, c.client_id);
   c.orderer.tenant = c.id;

@@ -98,6 +98,9 @@ struct tenant_config {
   /// Held by the token actor only; never printed.
   std::string client_secret;
   std::vector<std::string> topics;
+  /// Subscribe "v2.users.<id>.<x>" topics of one user as one combined topic
+  /// (runtime/topics.hpp); events still carry the expanded names.
+  bool combine_topics = true;
   token_settings token;
   session_settings session;
   supervisor_settings supervisor;
@@ -152,7 +155,8 @@ public:
   runtime& operator=(const runtime&) = delete;
 
   /// Starts a tenant. Fails with errc::bad_config for a duplicate id, no
-  /// topics, no sinks, or a journal that cannot be opened.
+  /// topics, a malformed topic or one asked for twice, more topics than a
+  /// channel holds, no sinks, or a journal that cannot be opened.
   caf::expected<supervisor_actor> add_tenant(tenant_config cfg);
 
   /// Stops a tenant: stops reading its sockets, hands what its inbox holds

@@ -325,6 +325,65 @@ BOOST_AUTO_TEST_CASE(events_flow_at_the_configured_rate_with_unique_ids) {
   BOOST_CHECK_EQUAL(s["totals"]["generated_without_socket"], 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_combined_topic_sends_each_part_under_its_expanded_name) {
+  auto auth = token();
+  auto ch = channel(auth);
+  auto sock = connect(ch, auth, {"v2.users.a?presence&routingStatus"});
+  auto subs = "/api/v2/notifications/channels/" + ch["id"].get<std::string>()
+              + "/subscriptions";
+  // Listed as subscribed, combined.
+  auto listed = json::parse(call("GET", subs, auth).body)["entities"];
+  BOOST_REQUIRE_EQUAL(listed.size(), 1u);
+  BOOST_CHECK_EQUAL(listed[0]["id"], "v2.users.a?presence&routingStatus");
+  m.take_actions();
+  advance(1000);
+  std::map<std::string, size_t> by_topic;
+  for (auto& f : frames_to(sock, m.take_actions()))
+    if (is_event(f))
+      ++by_topic[json::parse(f)["topicName"].get<std::string>()];
+  BOOST_CHECK_EQUAL(by_topic.size(), 2u);
+  BOOST_CHECK_EQUAL(by_topic["v2.users.a.presence"], 100u);
+  BOOST_CHECK_EQUAL(by_topic["v2.users.a.routingStatus"], 100u);
+  // Unsubscribing stops both parts.
+  BOOST_CHECK_EQUAL(call("DELETE", subs, auth).status, 204);
+  m.take_actions();
+  advance(1000);
+  for (auto& f : frames_to(sock, m.take_actions()))
+    BOOST_CHECK_MESSAGE(!is_event(f), f);
+}
+
+BOOST_AUTO_TEST_CASE(combined_topics_are_checked_counted_and_refused_by_part) {
+  auto auth = token();
+  auto id = channel(auth)["id"].get<std::string>();
+  auto subs = "/api/v2/notifications/channels/" + id + "/subscriptions";
+  for (auto bad : {"v2.users.a?", "v2.users.a?presence&&station", "v2.users.a?pres ence",
+                   "v2.users.a?presence?station"})
+    BOOST_CHECK_MESSAGE(call("PUT", subs, auth, topics_body({bad})).status == 400, bad);
+  std::string too_long = "v2.users.a?presence";
+  for (int i = 0; too_long.size() <= 200; ++i)
+    too_long += "&p" + std::to_string(i);
+  BOOST_CHECK_EQUAL(call("PUT", subs, auth, topics_body({too_long})).status, 400);
+  // A forbidden part makes the whole combined topic forbidden.
+  BOOST_CHECK_EQUAL(
+    call("PUT", subs, auth, topics_body({"v2.users.a?presence&conversations"})).status,
+    403);
+  // Each part counts against the 1,000 (by default).
+  std::vector<std::string> topics;
+  for (int i = 0; i < 500; ++i)
+    topics.push_back("v2.users.u" + std::to_string(i) + "?presence&routingStatus");
+  BOOST_CHECK_EQUAL(call("PUT", subs, auth, topics_body(topics)).status, 200);
+  topics.push_back("v2.users.x.presence");
+  BOOST_CHECK_EQUAL(call("PUT", subs, auth, topics_body(topics)).status, 400);
+  // Counted as one each, they fit.
+  auto r = call("POST", "/emulator/config", "", R"({"combined_topic_count":"one"})");
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  BOOST_CHECK_EQUAL(call("PUT", subs, auth, topics_body(topics)).status, 200);
+  BOOST_CHECK_EQUAL(json::parse(call("GET", "/emulator/config").body)["combined_topic_count"],
+                    "one");
+  BOOST_CHECK_EQUAL(
+    call("POST", "/emulator/config", "", R"({"combined_topic_count":"two"})").status, 400);
+}
+
 BOOST_AUTO_TEST_CASE(heartbeats_and_pongs) {
   auto auth = token();
   auto sock = connect(channel(auth), auth, {});

@@ -121,6 +121,46 @@ BOOST_AUTO_TEST_CASE(timestamp_rules_are_bounded) {
                  std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(topics_are_checked_before_anything_connects) {
+  auto with = [](std::vector<std::string> topics) {
+    return problems_of([&](json& j) { j["tenants"][0]["topics"] = topics; });
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    bool found = text.find(part) != std::string::npos;
+    BOOST_CHECK_MESSAGE(found, "'" << part << "' not in: " << text);
+  };
+  // Each malformed topic by its path, all of them in one go.
+  auto text = with({"v2.users.{id}.presence", "v2.users.a.presence", "users.b.presence",
+                    "v2.users.a?station&presence"});
+  has(text, "tenants[0].topics[0]: topic 'v2.users.{id}.presence': its name still has a "
+            "{placeholder}");
+  has(text, "tenants[0].topics[2]: topic 'users.b.presence' does not start with 'v2.'");
+  BOOST_CHECK_EQUAL(text.find("topics[1]"), std::string::npos);
+  has(text, "tenants[0].topics: topic 'v2.users.a.presence' is asked for by both");
+  // A name asked for twice, also through a combined topic.
+  has(with({"v2.users.a.presence", "v2.users.a?presence&station"}),
+      "tenants[0].topics: topic 'v2.users.a.presence' is asked for by both");
+  // More than a channel holds, a combined topic counted as its parts.
+  std::vector<std::string> many;
+  for (int i = 0; i < 500; ++i)
+    many.push_back("v2.users.u" + std::to_string(i) + "?presence&routingStatus");
+  BOOST_CHECK_EQUAL(with(many), "");
+  many.push_back("v2.users.last.presence");
+  has(with(many), "tenants[0].topics: 1001 topics (a combined topic counted as its parts)");
+  // Well-formed combined topics pass, and combining can be turned off.
+  BOOST_CHECK_EQUAL(with({"v2.users.a?presence&routingStatus&station"}), "");
+  auto cfg = parse_config(example, env, "/etc/gcstream");
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK(cfg->tenants[0].combine_topics);
+  auto j = json::parse(example);
+  j["tenants"][0]["combine_topics"] = false;
+  cfg = parse_config(j.dump(), env, "/etc/gcstream");
+  BOOST_REQUIRE(cfg);
+  BOOST_CHECK(!cfg->tenants[0].combine_topics);
+  j["tenants"][0]["combine_topics"] = "yes";
+  BOOST_CHECK(!parse_config(j.dump(), env, "/etc/gcstream"));
+}
+
 BOOST_AUTO_TEST_CASE(missing_and_inconsistent_values_are_refused) {
   BOOST_CHECK_NE(problems_of([](json& j) { j["tenants"][0].erase("topics"); })
                    .find("tenants[0].topics: expected a non-empty array"),

@@ -1,0 +1,58 @@
+#pragma once
+
+// Topic names as the service takes them (PROTOCOL.md): checked before any
+// channel is made, counted against a channel's 1,000, and combined.
+//
+// A topic is "v2." and dot-separated segments of letters, digits, '-' and
+// '_'. A combined topic is a prefix, '?', and parts joined by '&'
+// ("v2.users.<id>?presence&routingStatus", at most 200 characters); the
+// service sends each part's events under the expanded name ("v2.users.<id>.
+// presence"). Whether the service counts a combined topic as one or as its
+// parts against the 1,000 limit is not documented, so gcstream counts the
+// parts (topic_weight): a configuration gcstream accepts then fits whichever
+// way the service counts.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gcstream {
+
+/// The longest combined topic the service takes.
+constexpr size_t max_combined_topic_length = 200;
+
+/// The most topics one channel holds (counted with topic_weight).
+constexpr size_t max_topics_per_channel = 1000;
+
+/// What is wrong with `topic`, in a sentence that names it; empty when it is
+/// a well-formed topic (plain or combined).
+std::string topic_problem(std::string_view topic);
+
+/// What a topic counts for against a channel's limit: the number of its
+/// parts when combined (the safe count), else 1.
+size_t topic_weight(std::string_view topic);
+
+/// The count of a whole list, each topic by its topic_weight.
+size_t topics_weight(const std::vector<std::string>& topics);
+
+/// Why a tenant with `n` topics (counted with topic_weight) cannot start.
+std::string too_many_topics_text(size_t n);
+
+/// The names the service sends a topic's events under: the topic itself, or
+/// one name per part of a combined topic.
+std::vector<std::string> expand_topic(std::string_view topic);
+
+/// Problems of a whole list: each malformed topic, and each name that the
+/// list asks for twice (after expanding combined topics). Empty when fine.
+std::vector<std::string> topic_list_problems(const std::vector<std::string>& topics);
+
+/// Combines the "v2.users.<id>.<one segment>" topics that share a user into
+/// "v2.users.<id>?a&b" (the form the service documents), each at most
+/// `max_len` characters; every other topic is kept as it is, in order. The
+/// expanded names of the result are those of `topics` (a name listed twice,
+/// once).
+std::vector<std::string> combine_topics(const std::vector<std::string>& topics,
+                                        size_t max_len = max_combined_topic_length);
+
+} // namespace gcstream
