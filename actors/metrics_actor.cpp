@@ -201,6 +201,10 @@ void on_audit(metrics_pointer self, const audit_event& e) {
     m.topics_rejected = n.empty() ? 0 : std::stoull(n);
   } else if (what == "malformed_frame") {
     ++m.malformed;
+  } else if (what == "service_reply") {
+    ++m.service_replies;
+  } else if (what == "system_message_ignored") {
+    ++m.foreign_system_messages;
   } else if (what == "token_refreshed") {
     auto s = field(e, "expires_in_s");
     if (!s.empty())

@@ -616,6 +616,50 @@ void on_open(session_pointer self, uint64_t link_id) {
   start_timers(self);
 }
 
+// A system message about a channel other than the link's own is ignored,
+// as Genesys' own streaming client does (counted and audited, the channel by
+// its hash).
+bool about_another_channel(session_pointer self, uint64_t link_id,
+                           const frame_notice& n) {
+  auto& st = self->state;
+  auto it = st.links.find(link_id);
+  if (n.detail.empty() || it == st.links.end() || n.detail == it->second.channel.id)
+    return false;
+  ++st.foreign_system_messages;
+  // "v2.system.<type>.<channel id>": the id is a capability, so its hash.
+  auto topic = n.topic;
+  if (auto dot = topic.find('.', std::string{"v2.system."}.size());
+      dot != std::string::npos)
+    topic = topic.substr(0, dot + 1) + channel_tag(topic.substr(dot + 1));
+  report(self, "system_message_ignored",
+         {{"topic", topic},
+          {"channel", channel_tag(it->second.channel.id)},
+          {"about_channel", channel_tag(n.detail)}});
+  return true;
+}
+
+void on_system(session_pointer self, uint64_t link_id, frame_kind kind) {
+  auto& st = self->state;
+  switch (kind) {
+    case frame_kind::socket_closing:
+      if (link_id == st.current)
+        rollover(self, "socket_closing");
+      break;
+    case frame_kind::no_longer_subscribed:
+      if (link_id == st.current)
+        rollover(self, "no_longer_subscribed");
+      break;
+    case frame_kind::token_revoked:
+      report(self, "token_revoked", {});
+      self->send(st.deps.token, invalidate_atom::value, st.token.generation(),
+                 std::string{"token_revoked"});
+      with_token(self, [] {});
+      break;
+    default:
+      break;
+  }
+}
+
 void on_notices(session_pointer self, uint64_t link_id,
                 std::vector<frame_notice>& notices) {
   auto& st = self->state;
@@ -636,18 +680,21 @@ void on_notices(session_pointer self, uint64_t link_id,
         break;
       }
       case frame_kind::socket_closing:
-        if (link_id == st.current)
-          rollover(self, "socket_closing");
-        break;
       case frame_kind::no_longer_subscribed:
-        if (link_id == st.current)
-          rollover(self, "no_longer_subscribed");
-        break;
       case frame_kind::token_revoked:
-        report(self, "token_revoked", {});
-        self->send(st.deps.token, invalidate_atom::value, st.token.generation(),
-                   std::string{"token_revoked"});
-        with_token(self, [] {});
+      case frame_kind::system:
+        if (about_another_channel(self, link_id, n))
+          break;
+        on_system(self, link_id, static_cast<frame_kind>(n.kind));
+        break;
+      case frame_kind::reply:
+        // {"result":"404"}: the channel expired, was replaced or lost its
+        // token; the socket is of no more use, so move to a new channel
+        // before it closes. Other replies answer requests (none sent over
+        // the socket by gcstream) and are only noted.
+        report(self, "service_reply", {{"result", n.detail}});
+        if (n.detail == "404" && link_id == st.current)
+          rollover(self, "channel_gone");
         break;
       default:
         break; // heartbeats and pongs only prove the socket is alive

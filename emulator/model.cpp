@@ -560,6 +560,22 @@ void model::close_socket(channel& ch, uint16_t code, std::string reason) {
   end_socket(ch);
 }
 
+std::string model::system_body(const channel& ch, bool about_other,
+                               const std::string& type, const std::string& reason,
+                               const std::string& message) const {
+  // The documented fields; a client-credentials token has no user.
+  return json{{"systemTopicType", type},
+              {"reason", reason},
+              {"message", message},
+              {"channelId", about_other ? "streaming-0-another" + ch.id.substr(0, 8)
+                                        : ch.id},
+              {"correlationId", ch.id + "-system"},
+              {"organizationId", "6d2c5a1e-0000-4000-8000-00000000e0e0"},
+              {"userId", nullptr},
+              {"oauthClientId", ch.client}}
+    .dump();
+}
+
 void model::send_system(channel& ch, const std::string& topic,
                         const std::string& body_json) {
   if (ch.socket == 0 || ch.stalled)
@@ -783,8 +799,9 @@ std::string model::inject(const std::string& text, const instant& now) {
   // request makes the emulator allocate or loop without bound.
   static const std::map<std::string, std::vector<std::string>> extra = {
     {"drop", {}}, {"reset", {}}, {"stall", {}}, {"close", {"code", "reason"}},
-    {"socket_closing", {"close_after_ms"}}, {"no_longer_subscribed", {}},
-    {"revoke_token", {}}, {"expire_channel", {}},
+    {"socket_closing", {"close_after_ms", "about"}},
+    {"no_longer_subscribed", {"about"}}, {"revoke_token", {"about"}},
+    {"expire_channel", {}}, {"reply", {"result", "message"}},
     {"http_error", {"path_prefix", "status", "count", "retry_after_s"}},
     {"slow", {"path_prefix", "delay_ms", "count"}}, {"duplicate", {"count"}},
     {"out_of_order", {"count", "window"}},
@@ -797,6 +814,12 @@ std::string model::inject(const std::string& text, const instant& now) {
   fields in{f, allowed};
   const std::string client = in.text("client", 256, "");
   const std::string only_channel = in.text("channel", 256, "");
+  // "other": the system message names another channel of the client (the
+  // client must ignore it), and nothing else happens.
+  const bool about_other = in.choice("about", {"self", "other"}, "self") == "other";
+  const std::string result_code = in.text("result", 16, "404");
+  const std::string reply_message =
+    in.text("message", 1024, "The channel does not exist or has expired");
   bool many = kind == "duplicate" || kind == "out_of_order";
   const uint64_t count = in.integer("count", 1, 100000, many ? 10 : 1);
   const uint64_t window = in.integer("window", 2, 1000, 5);
@@ -867,8 +890,10 @@ std::string model::inject(const std::string& text, const instant& now) {
     auto open = open_targets();
     for (auto* ch : open) {
       send_system(*ch, "v2.system.socket_closing",
-                  R"({"message":"The socket will close for maintenance"})");
-      ch->close_at_ms = now.steady_ms + int64_t(close_after);
+                  system_body(*ch, about_other, "socket_closing", "maintenance",
+                              "The socket will close for maintenance"));
+      if (!about_other)
+        ch->close_at_ms = now.steady_ms + int64_t(close_after);
     }
     if (open.empty())
       err = "no open socket matches";
@@ -876,12 +901,28 @@ std::string model::inject(const std::string& text, const instant& now) {
     auto open = open_targets();
     for (auto* ch : open) {
       send_system(*ch, "v2.system.no_longer_subscribed." + ch->id,
-                  R"({"systemTopicType":"no_longer_subscribed",)"
-                  R"("reason":"another_channel_subscribed"})");
-      set_topics(*ch, {}, now);
+                  system_body(*ch, about_other, "no_longer_subscribed",
+                              "another_channel_subscribed",
+                              "This channel is no longer subscribed"));
+      if (!about_other)
+        set_topics(*ch, {}, now);
     }
     if (open.empty())
       err = "no open socket matches";
+  } else if (kind == "reply") {
+    // A frame that is no notification, as the service sends when a
+    // channel is gone or to answer a request over the socket.
+    auto open = open_targets();
+    for (auto* ch : open)
+      send_frame(ch->socket, json{{"result", result_code},
+                                  {"message", reply_message}}.dump());
+    if (open.empty())
+      err = "no open socket matches";
+  } else if (kind == "revoke_token" && about_other) {
+    for (auto* ch : open_targets())
+      send_system(*ch, "v2.system.token_revoked." + ch->id,
+                  system_body(*ch, true, "token_revoked", "user_tokens_revoked",
+                              "The token was revoked"));
   } else if (kind == "revoke_token") {
     uint64_t revoked = 0;
     for (auto& [tok, info] : tokens_)
@@ -891,8 +932,8 @@ std::string model::inject(const std::string& text, const instant& now) {
       }
     for (auto* ch : open_targets())
       send_system(*ch, "v2.system.token_revoked." + ch->id,
-                  R"({"systemTopicType":"token_revoked",)"
-                  R"("reason":"user_tokens_revoked"})");
+                  system_body(*ch, false, "token_revoked", "user_tokens_revoked",
+                              "The token was revoked"));
     if (revoked == 0)
       err = "no token matches";
   } else if (kind == "expire_channel") {

@@ -219,6 +219,10 @@ private:
   socket_action& queue(socket_action::kind_t kind, uint64_t socket);
   /// Queues a close frame and ends the channel's socket.
   void close_socket(channel& ch, uint16_t code, std::string reason);
+  /// A system message's body with the documented fields; `about_other`
+  /// names another channel than `ch`.
+  std::string system_body(const channel& ch, bool about_other, const std::string& type,
+                          const std::string& reason, const std::string& message) const;
   void send_system(channel& ch, const std::string& topic,
                    const std::string& body_json);
   void flush_reorder(channel& ch);

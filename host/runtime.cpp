@@ -596,6 +596,16 @@ std::string runtime::prometheus_text() {
        [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.orderer.late)); });
   each("gcstream_events_malformed_total", "Frames that could not be parsed", "counter",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.malformed)); });
+  each("gcstream_service_replies_total",
+       "Frames of the service that are no notification ({\"result\": ...}; a 404 "
+       "moves the session to a new channel)",
+       "counter",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.service_replies)); });
+  each("gcstream_system_messages_ignored_total",
+       "System messages about a channel other than the socket's own", "counter",
+       [&](const tenant_metrics& m, label_list l) {
+         x.sample(l, double(m.foreign_system_messages));
+       });
   each("gcstream_events_buffered", "Events held: inbox, reorder buffer, sink queues",
        "gauge", [&](const tenant_metrics& m, label_list l) {
          double n = double(m.inbox_buffered + m.orderer.reordering);

@@ -36,6 +36,10 @@ struct tenant_metrics {
   uint64_t sessions = 0;
   uint64_t rollovers = 0;
   uint64_t malformed = 0;
+  /// Frames of the service that are no notification ({"result": ...}), and
+  /// system messages about another channel (ignored).
+  uint64_t service_replies = 0;
+  uint64_t foreign_system_messages = 0;
   /// Topics the service rejected at the last subscription, and frames
   /// bigger than the maximum message size (each closed its socket).
   uint64_t topics_rejected = 0;
@@ -81,7 +85,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tenant_metrics& x) {
   return f(caf::meta::type_name("gcstream::tenant_metrics"), x.tenant, x.state,
            x.reason, x.state_since_ms, x.connects, x.disconnects, x.sessions,
-           x.rollovers, x.malformed, x.topics_rejected, x.oversized_frames, x.reconnect_latency, x.gap_length,
+           x.rollovers, x.malformed, x.service_replies, x.foreign_system_messages,
+           x.topics_rejected, x.oversized_frames, x.reconnect_latency, x.gap_length,
            x.estimated_missed, x.gap_since_ms, x.last_gap_s, x.last_reconnect_s,
            x.event_rate, x.last_frame_ms, x.heartbeat_timeout_ms, x.token_expires_ms, x.inbox_buffered,
            x.inbox_dropped, x.held, x.held_cap, x.reading_paused, x.paused_s,

@@ -40,9 +40,11 @@ using resend_atom = caf::atom_constant<caf::atom("resend")>;
 /// Asks the orderer to hand everything it holds to the sinks.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
-/// A frame that is not an event: heartbeats, pongs, system topics, and
-/// malformed frames (with the parser's reason, the size, and an excerpt only
-/// when asked for: frames may hold personal data).
+/// A frame that is not an event: heartbeats, pongs, system topics (`detail`:
+/// the channel id the message is about, a capability never printed; empty
+/// when it names none), the service's replies (`detail`: the result code),
+/// and malformed frames (with the parser's reason, the size, and an excerpt
+/// only when asked for: frames may hold personal data).
 struct frame_notice {
   /// A gcstream::frame_kind value.
   uint8_t kind = 0;

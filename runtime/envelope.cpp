@@ -106,6 +106,8 @@ public:
     message_ = paths_.add({"eventBody", "message"});
     metadata_ = paths_.add({"metadata"});
     correlation_ = paths_.add({"metadata", "CorrelationId"});
+    channel_ = paths_.add({"eventBody", "channelId"});
+    result_ = paths_.add({"result"});
     if (!id_key.empty())
       id_key_ = paths_.add({"eventBody", id_key});
     for (auto& r : rules) {
@@ -174,6 +176,8 @@ private:
   json_paths paths_;
   std::vector<json_span> spans_;
   size_t topic_ = 0, body_ = 0, message_ = 0, metadata_ = 0, correlation_ = 0;
+  size_t channel_ = 0, result_ = 0;
+  std::string channel_buf_, result_buf_;
   size_t id_key_ = json_paths::max; // none
   std::string id_key_name_;
   static constexpr size_t small_capacity = 4096;
@@ -239,6 +243,8 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
                                         int64_t arrival_ms, envelope& out) {
   out.topic = {};
   out.id = {};
+  out.channel = {};
+  out.result = {};
   out.error.clear();
   out.ts_ms = arrival_ms;
   out.ts_from_event = false;
@@ -264,13 +270,33 @@ frame_kind envelope_parser::impl::parse(const char* data, size_t size,
   }
   sj::dom::object doc;
   std::string_view sv;
-  if (root.get(doc) || doc["topicName"].get(sv))
+  if (root.get(doc))
     return malformed(out, "topicName: expected a string");
+  if (doc["topicName"].get(sv)) {
+    // The service's answer rather than a notification: {"result": ...}.
+    sj::dom::element r;
+    int64_t n;
+    if (doc["topicName"].error() == sj::NO_SUCH_FIELD && !doc["result"].get(r)) {
+      if (!r.get(sv)) {
+        out.result = in_frame(sv, data, size, 11, result_buf_); // {"result":"
+        return out.kind = frame_kind::reply;
+      }
+      if (!r.get(n)) {
+        result_buf_ = std::to_string(n);
+        out.result = result_buf_;
+        return out.kind = frame_kind::reply;
+      }
+    }
+    return malformed(out, "topicName: expected a string");
+  }
   out.topic = in_frame(sv, data, size, 14, topic_buf_); // {"topicName":"
   bool has_message = out.topic == "channel.metadata"
                      && !doc["eventBody"]["message"].get(sv);
-  if (auto kind = non_event(out.topic, has_message ? &sv : nullptr))
+  if (auto kind = non_event(out.topic, has_message ? &sv : nullptr)) {
+    if (*kind >= frame_kind::socket_closing && !doc["eventBody"]["channelId"].get(sv))
+      out.channel = in_frame(sv, data, size, size, channel_buf_);
     return out.kind = *kind;
+  }
   // An event: eventBody must be an object.
   sj::dom::element body;
   if (doc["eventBody"].get(body))
@@ -337,14 +363,27 @@ frame_kind envelope_parser::impl::parse_captured(const char* data, size_t size,
   if (!sj::validate_utf8(data, size))
     return malformed(out, "not valid JSON: the input is not valid UTF-8");
   // (A root that is not an object has none of these fields.)
+  std::string_view sv;
+  if (!spans_[topic_].found()) {
+    auto& r = spans_[result_];
+    if (r.found() && r.kind() == '"' && string_of(r, result_buf_, out.result))
+      return out.kind = frame_kind::reply;
+    if (r.found() && (r.kind() == '-' || (r.kind() >= '0' && r.kind() <= '9'))) {
+      out.result = r.text();
+      return out.kind = frame_kind::reply;
+    }
+  }
   if (!spans_[topic_].found() || !string_of(spans_[topic_], topic_buf_, out.topic))
     return malformed(out, "topicName: expected a string");
-  std::string_view sv;
   auto& m = spans_[message_];
   bool has_message = out.topic == "channel.metadata" && m.found()
                      && string_of(m, tmp_buf_, sv);
-  if (auto kind = non_event(out.topic, has_message ? &sv : nullptr))
+  if (auto kind = non_event(out.topic, has_message ? &sv : nullptr)) {
+    auto& c = spans_[channel_];
+    if (*kind >= frame_kind::socket_closing && c.found() && c.kind() == '"')
+      string_of(c, channel_buf_, out.channel);
     return out.kind = *kind;
+  }
   // An event: eventBody must be an object.
   if (!spans_[body_].found())
     return malformed(out, "eventBody: missing");

@@ -63,6 +63,10 @@ enum class frame_kind {
   token_revoked,
   /// Another v2.system.* topic.
   system,
+  /// No notification but the service's answer: a frame with `result` and no
+  /// topicName ({"result":"404",...} when the channel is gone, or the reply
+  /// to a subscribe request sent over the socket).
+  reply,
   /// Not a notification frame: see envelope::error.
   malformed,
 };
@@ -83,6 +87,11 @@ struct envelope {
   int64_t ts_ms = 0;
   /// Whether ts_ms came from the event (not the arrival time).
   bool ts_from_event = false;
+  /// A system frame's eventBody.channelId (empty when absent): the channel
+  /// it is about. A capability: compare it, never print it.
+  std::string_view channel;
+  /// A reply's `result` ("404", "200"; an integer as written).
+  std::string_view result;
   /// Why the frame is malformed.
   std::string error;
 };

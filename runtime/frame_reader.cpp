@@ -64,6 +64,10 @@ frame_reader(frame_reader_settings cfg, std::shared_ptr<event_inbox> inbox,
       frame_notice n;
       n.kind = static_cast<uint8_t>(kind);
       n.topic = env.topic;
+      if (kind == frame_kind::reply)
+        n.detail = env.result;
+      else if (kind >= frame_kind::socket_closing && kind <= frame_kind::system)
+        n.detail = env.channel; // compared by the session, never printed
       if (kind == frame_kind::malformed) {
         n.detail = env.error;
         n.size = bytes.size();

@@ -528,6 +528,57 @@ BOOST_AUTO_TEST_CASE(no_longer_subscribed_clears_the_subscriptions) {
   BOOST_CHECK(frames_to(sock, m.take_actions()).empty());
 }
 
+BOOST_AUTO_TEST_CASE(system_messages_carry_the_documented_fields_and_their_channel) {
+  auto auth = token();
+  auto ch = channel(auth);
+  const auto id = ch["id"].get<std::string>();
+  auto sock = connect(ch, auth, {"v2.users.a.presence"});
+  m.take_actions();
+  for (auto kind : {"socket_closing", "no_longer_subscribed", "revoke_token"}) {
+    BOOST_CHECK_EQUAL(m.inject(std::string{R"({"kind":")"} + kind + R"(","about":"other"})",
+                               now),
+                      "");
+    auto frames = frames_to(sock, m.take_actions());
+    BOOST_REQUIRE_EQUAL(frames.size(), 1u);
+    auto body = json::parse(frames[0])["eventBody"];
+    for (auto field : {"systemTopicType", "reason", "message", "channelId",
+                       "correlationId", "organizationId", "userId", "oauthClientId"})
+      BOOST_CHECK_MESSAGE(body.contains(field), kind << " lacks " << field);
+    BOOST_CHECK_NE(body["channelId"].get<std::string>(), id); // about another
+    BOOST_CHECK_EQUAL(body["oauthClientId"], "app");
+  }
+  // About another channel, nothing else happens: still subscribed, open.
+  advance(2000);
+  size_t events = 0;
+  for (auto& f : frames_to(sock, m.take_actions()))
+    events += is_event(f);
+  BOOST_CHECK_GT(events, 0u);
+  // About this one: its own id.
+  BOOST_CHECK_EQUAL(m.inject(R"({"kind":"socket_closing","close_after_ms":100})", now), "");
+  auto frames = frames_to(sock, m.take_actions());
+  BOOST_REQUIRE_EQUAL(frames.size(), 1u);
+  BOOST_CHECK_EQUAL(json::parse(frames[0])["eventBody"]["channelId"], id);
+  BOOST_CHECK_EQUAL(json::parse(frames[0])["eventBody"]["systemTopicType"], "socket_closing");
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_frame_is_sent_as_the_service_does) {
+  auto auth = token();
+  auto sock = connect(channel(auth), auth, {"v2.users.a.presence"});
+  m.take_actions();
+  BOOST_CHECK_EQUAL(m.inject(R"({"kind":"reply"})", now), "");
+  auto frames = frames_to(sock, m.take_actions());
+  BOOST_REQUIRE_EQUAL(frames.size(), 1u);
+  auto j = json::parse(frames[0]);
+  BOOST_CHECK_EQUAL(j["result"], "404");
+  BOOST_CHECK(!j.contains("topicName"));
+  BOOST_CHECK_EQUAL(m.inject(R"({"kind":"reply","result":"200","message":"subscribed"})", now),
+                    "");
+  frames = frames_to(sock, m.take_actions());
+  BOOST_REQUIRE_EQUAL(frames.size(), 1u);
+  BOOST_CHECK_EQUAL(json::parse(frames[0])["result"], "200");
+  BOOST_CHECK_NE(m.inject(R"({"kind":"reply","about":"other"})", now), "");
+}
+
 BOOST_AUTO_TEST_CASE(http_faults_answer_before_the_route_and_run_out) {
   BOOST_CHECK_EQUAL(
     m.inject(R"({"kind":"http_error","path_prefix":"/oauth/token","status":503,"count":2,"retry_after_s":3})",

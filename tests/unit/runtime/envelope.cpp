@@ -237,6 +237,37 @@ BOOST_AUTO_TEST_CASE(channel_metadata_and_system_topics_are_told_apart) {
               == frame_kind::system);
 }
 
+BOOST_AUTO_TEST_CASE(a_system_message_says_which_channel_it_is_about) {
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.no_longer_subscribed.ch1","eventBody":)"
+                    R"({"systemTopicType":"no_longer_subscribed","channelId":"streaming-0-abc"}})")
+              == frame_kind::no_longer_subscribed);
+  BOOST_CHECK_EQUAL(env.channel, "streaming-0-abc");
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.socket_closing","eventBody":{}})")
+              == frame_kind::socket_closing);
+  BOOST_CHECK(env.channel.empty()); // names none: about the socket's own
+  // The same through the scalar reader (a number simdjson cannot hold).
+  BOOST_CHECK(parse(R"({"topicName":"v2.system.token_revoked.ch1","eventBody":)"
+                    R"({"channelId":"streaming-0-x\u0079z","n":123456789012345678901234567890}})")
+              == frame_kind::token_revoked);
+  BOOST_CHECK_EQUAL(env.channel, "streaming-0-xyz");
+}
+
+BOOST_AUTO_TEST_CASE(the_services_replies_are_no_events_and_not_malformed) {
+  BOOST_CHECK(parse(R"({"result":"404","message":"The channel does not exist"})")
+              == frame_kind::reply);
+  BOOST_CHECK_EQUAL(env.result, "404");
+  BOOST_CHECK(env.error.empty());
+  BOOST_CHECK(parse(R"({"result":200,"status":"subscribed"})") == frame_kind::reply);
+  BOOST_CHECK_EQUAL(env.result, "200");
+  BOOST_CHECK(parse(R"({"result":"400","status":"error","n":123456789012345678901234567890})")
+              == frame_kind::reply);
+  BOOST_CHECK_EQUAL(env.result, "400");
+  // Neither a topic nor a result: malformed, as before.
+  BOOST_CHECK(parse(R"({"status":"subscribed"})") == frame_kind::malformed);
+  BOOST_CHECK(parse(R"({"result":true})") == frame_kind::malformed);
+  BOOST_CHECK(parse(R"({"topicName":7,"result":"404"})") == frame_kind::malformed);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_frames_say_why) {
   for (auto bad : {"", "hello", R"({"topicName":"v2.users.u.presence" "eventBody":{}})",
                    R"({"topicName":"v2.users.u.presence","eventBody":{"modifiedDate":"20)",
