@@ -31,6 +31,9 @@ struct config {
   uint32_t max_channels_per_client = 20;
   /// Topics per channel; more gives 400.
   uint32_t max_topics_per_channel = 1000;
+  /// A socket from which nothing (no ping) came for this long is closed
+  /// with 1001 "idle timeout", as users report of the service; 0: never.
+  uint32_t idle_timeout_ms = 0;
   /// Whether a combined topic counts as its parts against that limit (the
   /// safe reading; the service does not document it) or as one.
   bool combined_topic_counts_parts = true;

@@ -274,12 +274,20 @@ http_response model::on_api(const http_request& req, const std::string& path,
   std::string rest = path.substr(api_prefix.size());
   if (rest.empty() || rest == "/") {
     if (req.method == "POST")
-      return create_channel(client, now);
+      return create_channel(client, *bearer, now);
     if (req.method == "GET") {
+      // includechannels=token (the default): the channels this token made;
+      // oauthclient: every channel of the OAuth client.
+      auto which = parse_form(query)["includechannels"];
+      if (!which.empty() && which != "token" && which != "oauthclient")
+        return api_error(400, "bad.request",
+                         "includechannels must be token or oauthclient.");
       json list = json::array();
       for (auto& [id, ch] : channels_)
-        if (ch.client == client)
+        if (ch.client == client && (which == "oauthclient" || ch.token == *bearer)) {
+          ch.last_used_ms = now.steady_ms;
           list.push_back(json::parse(channel_json(ch)));
+        }
       return json_response(200, json{{"entities", list}});
     }
     return api_error(405, "method.not.allowed", "Method not allowed.");
@@ -310,13 +318,14 @@ http_response model::on_api(const http_request& req, const std::string& path,
   }
   auto q = parse_form(query);
   bool ignore_errors = q["ignoreErrors"] == "true";
+  it->second.last_used_ms = now.steady_ms;
   return on_subscriptions(req, it->second, ignore_errors, now);
 }
 
 http_response model::create_channel(const std::string& client,
-                                    const instant& now) {
-  // Creating one past the limit silently removes the oldest channel,
-  // unconnected ones first.
+                                    const std::string& token, const instant& now) {
+  // Creating one past the limit silently removes the channel with the oldest
+  // last use, those without a socket first (PROTOCOL.md).
   std::vector<channel*> own;
   for (auto& [id, ch] : channels_)
     if (ch.client == client)
@@ -326,8 +335,8 @@ http_response model::create_channel(const std::string& client,
       bool ac = a->socket != 0, bc = b->socket != 0;
       if (ac != bc)
         return !ac;
-      return a->created_ms < b->created_ms
-             || (a->created_ms == b->created_ms && a->id < b->id);
+      return a->last_used_ms < b->last_used_ms
+             || (a->last_used_ms == b->last_used_ms && a->id < b->id);
     };
     auto victim = *std::min_element(own.begin(), own.end(), older);
     ++channels_evicted_;
@@ -338,7 +347,9 @@ http_response model::create_channel(const std::string& client,
   channel ch;
   ch.id = new_channel_id();
   ch.client = client;
+  ch.token = token;
   ch.created_ms = now.steady_ms;
+  ch.last_used_ms = now.steady_ms;
   ch.expires_ms = now.steady_ms + int64_t{cfg_.channel_ttl_s} * 1000;
   ch.expires_wall_ms = now.wall_ms + int64_t{cfg_.channel_ttl_s} * 1000;
   auto id = ch.id;
@@ -516,6 +527,7 @@ socket_open_result model::socket_open(const std::string& resource,
   }
   ch.socket = ++next_socket_;
   ch.ever_connected = true;
+  ch.last_used_ms = ch.last_client_frame_ms = now.steady_ms;
   ++ch.connects;
   ch.next_heartbeat_ms = now.steady_ms + cfg_.heartbeat_interval_ms;
   sockets_[ch.socket] = ch.id;
@@ -530,10 +542,11 @@ void model::socket_closed(uint64_t socket, const instant&) {
 }
 
 void model::socket_message(uint64_t socket, const std::string& payload,
-                           const instant&) {
+                           const instant& now) {
   auto* ch = channel_of_socket(socket);
   if (!ch || ch->stalled)
     return;
+  ch->last_used_ms = ch->last_client_frame_ms = now.steady_ms;
   auto msg = json::parse(payload, nullptr, false);
   if (msg.is_object() && msg.value("message", "") == "ping") {
     ++ch->pongs;
@@ -604,6 +617,12 @@ void model::tick(const instant& now) {
     if (ch.close_at_ms >= 0 && ch.close_at_ms <= now.steady_ms) {
       flush_reorder(ch);
       close_socket(ch, 1001, "socket closing for maintenance");
+      continue;
+    }
+    if (cfg_.idle_timeout_ms > 0 && !ch.stalled
+        && now.steady_ms - ch.last_client_frame_ms >= int64_t{cfg_.idle_timeout_ms}) {
+      flush_reorder(ch);
+      close_socket(ch, 1001, "idle timeout");
       continue;
     }
     if (!ch.stalled && ch.next_heartbeat_ms <= now.steady_ms) {
@@ -724,6 +743,7 @@ http_response model::on_control(const http_request& req, const std::string& path
                 {"rate_limit_per_minute", cfg_.rate_limit_per_minute},
                 {"rate_limit_retry_after_s", cfg_.rate_limit_retry_after_s},
                 {"socket_closing_delay_ms", cfg_.socket_closing_delay_ms},
+                {"idle_timeout_ms", cfg_.idle_timeout_ms},
                 {"combined_topic_count",
                  cfg_.combined_topic_counts_parts ? "parts" : "one"},
                 {"forbidden_topics", forbidden}});
@@ -746,7 +766,7 @@ std::string model::reconfigure(const std::string& text) {
              "max_channels_per_client", "max_topics_per_channel",
              "rate_limit_per_minute", "rate_limit_retry_after_s",
              "socket_closing_delay_ms", "forbidden_topics",
-             "combined_topic_count"}};
+             "combined_topic_count", "idle_timeout_ms"}};
   config next = cfg_;
   next.event_rate = in.number("event_rate", 0, 1000000, cfg_.event_rate);
   auto u32 = [&](const char* key, uint64_t lo, uint64_t hi, uint32_t dflt) {
@@ -766,6 +786,7 @@ std::string model::reconfigure(const std::string& text) {
     u32("rate_limit_retry_after_s", 0, 86400, cfg_.rate_limit_retry_after_s);
   next.socket_closing_delay_ms =
     u32("socket_closing_delay_ms", 0, 600000, cfg_.socket_closing_delay_ms);
+  next.idle_timeout_ms = u32("idle_timeout_ms", 0, 86400000, cfg_.idle_timeout_ms);
   next.combined_topic_counts_parts =
     in.choice("combined_topic_count", {"parts", "one"},
               cfg_.combined_topic_counts_parts ? "parts" : "one")

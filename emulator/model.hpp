@@ -152,7 +152,15 @@ private:
   struct channel {
     std::string id;
     std::string client;
+    /// The token that made it (GET /channels lists by it by default).
+    std::string token;
     int64_t created_ms = 0;
+    /// Its last use: made, subscribed, listed, a socket opened or a frame
+    /// from its socket. The 21st channel of a client evicts the one unused
+    /// longest (one without a socket first).
+    int64_t last_used_ms = 0;
+    /// When its socket last sent something (the idle timeout's clock).
+    int64_t last_client_frame_ms = 0;
     int64_t expires_ms = 0;
     int64_t expires_wall_ms = 0;
     std::vector<std::string> topics;
@@ -199,7 +207,8 @@ private:
                            const instant& now);
   http_response on_subscriptions(const http_request& req, channel& ch,
                                  bool ignore_errors, const instant& now);
-  http_response create_channel(const std::string& client, const instant& now);
+  http_response create_channel(const std::string& client, const std::string& token,
+                               const instant& now);
 
   // -- helpers --
   std::string issue_token(const std::string& client, const instant& now);

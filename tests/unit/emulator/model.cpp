@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include "emulator/events.hpp"
 
 using namespace gcstream::emulator;
@@ -245,6 +247,93 @@ BOOST_AUTO_TEST_CASE(the_21st_channel_evicts_the_oldest_unconnected_one) {
   BOOST_CHECK_EQUAL(head(ids[2]), 200);
   BOOST_CHECK_EQUAL(stats()["totals"]["channels"], 20);
   BOOST_CHECK_EQUAL(stats()["totals"]["channels_evicted"], 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_21st_channel_evicts_the_one_unused_longest_not_the_oldest) {
+  auto auth = token();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(channel(auth)["id"].get<std::string>());
+    advance(5);
+  }
+  // The oldest is used again (subscribed): the second oldest is now unused
+  // longest, and goes.
+  BOOST_CHECK_EQUAL(call("GET", "/api/v2/notifications/channels/" + ids[0]
+                                  + "/subscriptions", auth).status, 200);
+  advance(5);
+  channel(auth);
+  auto head = [&](const std::string& id) {
+    return call("HEAD", "/api/v2/notifications/channels/" + id, auth).status;
+  };
+  BOOST_CHECK_EQUAL(head(ids[0]), 200);
+  BOOST_CHECK_EQUAL(head(ids[1]), 404);
+  BOOST_CHECK_EQUAL(head(ids[2]), 200);
+  // One with a socket goes only when every channel has one: then the one
+  // whose socket was used longest ago.
+  std::vector<std::string> live;
+  auto all = stats()["channels"];
+  for (auto& [id, ch] : all.items())
+    live.push_back(id);
+  std::vector<uint64_t> socks;
+  for (auto& id : live) {
+    socks.push_back(m.socket_open("/channels/" + id, now).socket);
+    advance(5);
+  }
+  m.socket_message(socks.front(), R"({"message":"ping"})", now); // used just now
+  advance(5);
+  channel(auth);
+  BOOST_CHECK_EQUAL(head(live[0]), 200);
+  BOOST_CHECK_EQUAL(head(live[1]), 404);
+  BOOST_CHECK_EQUAL(stats()["totals"]["live_channels_evicted"], 1);
+}
+
+BOOST_AUTO_TEST_CASE(listing_channels_by_token_or_by_oauth_client) {
+  auto first = token();
+  auto second = token(); // the same OAuth client, another token
+  auto a = channel(first)["id"].get<std::string>();
+  auto b = channel(second)["id"].get<std::string>();
+  auto list = [&](const std::string& auth, const std::string& query) {
+    auto r = call("GET", "/api/v2/notifications/channels" + query, auth);
+    std::set<std::string> ids;
+    if (r.status == 200) {
+      auto body = json::parse(r.body); // held: the loop refers to it
+      for (auto& e : body["entities"])
+        ids.insert(e["id"].get<std::string>());
+    }
+    return std::make_pair(r.status, ids);
+  };
+  BOOST_CHECK(list(first, "").second == std::set<std::string>{a});
+  BOOST_CHECK(list(first, "?includechannels=token").second == std::set<std::string>{a});
+  BOOST_CHECK((list(second, "?includechannels=oauthclient").second
+               == std::set<std::string>{a, b}));
+  BOOST_CHECK_EQUAL(list(first, "?includechannels=everyone").first, 400);
+  // Another client's channels never show.
+  BOOST_CHECK(list(token("other", "pw"), "?includechannels=oauthclient").second.empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_socket_is_closed_with_1001_when_asked_for) {
+  auto auth = token();
+  auto quiet = connect(channel(auth), auth, {"v2.users.a.presence"});
+  auto pinging = connect(channel(auth), auth, {"v2.users.b.presence"});
+  BOOST_REQUIRE_EQUAL(m.handle_http({"POST", "/emulator/config", "", "application/json",
+                                     R"({"idle_timeout_ms":1000})"},
+                                    now).status,
+                      200);
+  m.take_actions();
+  bool closed_quiet = false, closed_pinging = false;
+  for (int i = 0; i < 6; ++i) {
+    m.socket_message(pinging, R"({"message":"ping"})", now);
+    advance(300);
+    for (auto& a : m.take_actions())
+      if (a.kind == socket_action::close) {
+        closed_quiet |= a.socket == quiet && a.code == 1001 && a.reason == "idle timeout";
+        closed_pinging |= a.socket == pinging;
+      }
+  }
+  BOOST_CHECK(closed_quiet);
+  BOOST_CHECK(!closed_pinging);
+  // Off by default.
+  BOOST_CHECK_EQUAL(make_config().idle_timeout_ms, 0u);
 }
 
 BOOST_AUTO_TEST_CASE(rate_limit_gives_429_with_retry_after_and_body) {
