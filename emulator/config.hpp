@@ -45,7 +45,7 @@ struct config {
   std::vector<std::string> forbidden_topics;
   /// Delay between v2.system.socket_closing and the close, unless the fault
   /// gives its own.
-  uint32_t socket_closing_delay_ms = 1000;
+  uint32_t socket_closing_delay_ms = 60000;
   /// A topic nobody subscribes to stops generating after this long.
   uint32_t topic_retire_after_s = 300;
   /// Resolution of the event generator and timers.
