@@ -625,7 +625,6 @@ bool about_another_channel(session_pointer self, uint64_t link_id,
   auto it = st.links.find(link_id);
   if (n.detail.empty() || it == st.links.end() || n.detail == it->second.channel.id)
     return false;
-  ++st.foreign_system_messages;
   // "v2.system.<type>.<channel id>": the id is a capability, so its hash.
   auto topic = n.topic;
   if (auto dot = topic.find('.', std::string{"v2.system."}.size());

@@ -227,7 +227,6 @@ struct session_state {
   int64_t retry_ms = 0;
   uint64_t events = 0;
   uint64_t malformed = 0;
-  uint64_t foreign_system_messages = 0;
   static inline const char* name = "gcstream.session";
 };
 

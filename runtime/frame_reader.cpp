@@ -65,7 +65,7 @@ frame_reader(frame_reader_settings cfg, std::shared_ptr<event_inbox> inbox,
       n.kind = static_cast<uint8_t>(kind);
       n.topic = env.topic;
       if (kind == frame_kind::reply)
-        n.detail = env.result;
+        n.detail = env.result.substr(0, 16); // the service's text: bounded
       else if (kind >= frame_kind::socket_closing && kind <= frame_kind::system)
         n.detail = env.channel; // compared by the session, never printed
       if (kind == frame_kind::malformed) {
