@@ -68,6 +68,13 @@ struct system_fixture : test::live_fixture {
     return out;
   }
 
+  // A series' value in the Prometheus text (-1: absent).
+  double series(const std::string& name) {
+    auto body = rt->prometheus_text();
+    auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + name.size() + 2));
+  }
+
   tenant_metrics metrics() {
     auto all = rt->metrics();
     BOOST_REQUIRE_EQUAL(all.size(), 1u);
@@ -86,6 +93,9 @@ BOOST_AUTO_TEST_CASE(a_system_message_about_another_channel_changes_nothing) {
   BOOST_REQUIRE(probe::eventually([&] { return audited("system_message_ignored") >= 2; },
                                   10s));
   BOOST_CHECK(probe::eventually([&] { return metrics().foreign_system_messages >= 2; }));
+  BOOST_CHECK(probe::eventually([&] {
+    return series("gcstream_system_messages_ignored_total{tenant=\"acme\"}") >= 2;
+  }));
   // The audit names both channels by hash only.
   for (auto& e : audit_copy())
     if (e.event == "system_message_ignored")
@@ -112,6 +122,10 @@ BOOST_AUTO_TEST_CASE(a_404_reply_moves_the_session_to_a_new_channel) {
         gone |= k == "reason" && v == "channel_gone";
   BOOST_CHECK(gone);
   BOOST_CHECK(probe::eventually([&] { return metrics().service_replies >= 2; }));
+  BOOST_CHECK(probe::eventually([&] {
+    return series("gcstream_service_replies_total{tenant=\"acme\"}") >= 2;
+  }));
+  BOOST_CHECK_EQUAL(series("gcstream_events_malformed_total{tenant=\"acme\"}"), 0);
   BOOST_CHECK_EQUAL(metrics().malformed, 0u);
   BOOST_CHECK_EQUAL(audited("malformed_frame"), 0u);
   auto before = counted();
