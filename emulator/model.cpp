@@ -26,6 +26,42 @@ struct model::held_event {
 namespace {
 
 constexpr std::string_view api_prefix = "/api/v2/notifications/channels";
+constexpr std::string_view topics_path = "/api/v2/notifications/availabletopics";
+
+// The topic families the emulator serves (PROTOCOL.md), as the service
+// lists them: a template with {id}, the permissions a token needs, and
+// whether it needs a user context (a client-credentials token has none, so
+// such a topic is refused: here, v2.users.{id}.conversations).
+struct topic_family {
+  std::string id;
+  std::string description;
+  std::vector<std::string> permissions;
+  bool requires_current_user = false;
+};
+
+const std::vector<topic_family>& topic_families() {
+  static const std::vector<topic_family> families = [] {
+    std::vector<topic_family> f;
+    for (auto ev : {"customer.start", "customer.end", "acd.start", "acd.end",
+                    "user.start", "user.end"})
+      f.push_back({std::string{"v2.detail.events.conversation.{id}."} + ev,
+                   std::string{"Analytics detail event: "} + ev,
+                   {"analytics:conversationDetail:view"}, false});
+    f.push_back({"v2.users.{id}.presence", "A user's presence", {"presence:userPresence:view"},
+                 false});
+    f.push_back({"v2.users.{id}.routingStatus", "A user's routing status",
+                 {"routing:agent:view"}, false});
+    f.push_back({"v2.users.{id}.conversations", "The current user's conversations", {},
+                 true});
+    f.push_back({"v2.routing.queues.{id}.conversations", "A queue's conversations",
+                 {"routing:queue:view", "conversation:communication:view"}, false});
+    f.push_back({"v2.analytics.queues.{id}.observations", "A queue's observations",
+                 {"analytics:queueObservation:view"}, false});
+    return f;
+  }();
+  return families;
+}
+
 
 http_response json_response(int status, const json& body) {
   http_response r;
@@ -171,6 +207,7 @@ http_response model::handle_http(const http_request& req, const instant& now) {
     return on_control(req, path, now);
   std::string route = path == "/oauth/token"                ? "token"
                       : path.rfind(api_prefix, 0) == 0      ? "channels"
+                      : path == topics_path                 ? "availabletopics"
                                                             : "other";
   // Injected HTTP faults: an error status, or a slow answer, or both.
   uint32_t delay = 0;
@@ -207,7 +244,7 @@ http_response model::handle_http(const http_request& req, const instant& now) {
   http_response r;
   if (route == "token")
     r = on_token(req, now);
-  else if (route == "channels")
+  else if (route == "channels" || route == "availabletopics")
     r = on_api(req, path, query, now);
   else
     r = api_error(404, "not.found", "The requested resource was not found.");
@@ -271,6 +308,9 @@ http_response model::on_api(const http_request& req, const std::string& path,
     return r;
   }
   const std::string client = info.client;
+  if (path == topics_path)
+    return req.method == "GET" ? available_topics(query)
+                               : api_error(405, "method.not.allowed", "Method not allowed.");
   std::string rest = path.substr(api_prefix.size());
   if (rest.empty() || rest == "/") {
     if (req.method == "POST")
@@ -320,6 +360,30 @@ http_response model::on_api(const http_request& req, const std::string& path,
   bool ignore_errors = q["ignoreErrors"] == "true";
   it->second.last_used_ms = now.steady_ms;
   return on_subscriptions(req, it->second, ignore_errors, now);
+}
+
+// GET /api/v2/notifications/availabletopics: every family, with
+// requiresCurrentUser; `expand` adds requiresPermissions and topicParameters
+// (and description) when it names them.
+http_response model::available_topics(const std::string& query) const {
+  auto expand = "," + parse_form(query)["expand"] + ",";
+  auto wants = [&](const char* field) {
+    return expand.find(std::string{","} + field + ",") != std::string::npos;
+  };
+  json entities = json::array();
+  for (auto& f : topic_families()) {
+    json e{{"id", f.id},
+           {"requiresCurrentUser", f.requires_current_user},
+           {"transports", json::array({"All"})}};
+    if (wants("description"))
+      e["description"] = f.description;
+    if (wants("requiresPermissions"))
+      e["requiresPermissions"] = f.permissions;
+    if (wants("topicParameters"))
+      e["topicParameters"] = json::array({"id"});
+    entities.push_back(std::move(e));
+  }
+  return json_response(200, json{{"entities", entities}});
 }
 
 http_response model::create_channel(const std::string& client,

@@ -207,6 +207,7 @@ private:
                            const instant& now);
   http_response on_subscriptions(const http_request& req, channel& ch,
                                  bool ignore_errors, const instant& now);
+  http_response available_topics(const std::string& query) const;
   http_response create_channel(const std::string& client, const std::string& token,
                                const instant& now);
 

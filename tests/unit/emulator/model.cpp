@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
 #include "emulator/events.hpp"
@@ -334,6 +335,35 @@ BOOST_AUTO_TEST_CASE(an_idle_socket_is_closed_with_1001_when_asked_for) {
   BOOST_CHECK(!closed_pinging);
   // Off by default.
   BOOST_CHECK_EQUAL(make_config().idle_timeout_ms, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(available_topics_list_the_families_with_permissions_and_user_context) {
+  const std::string path = "/api/v2/notifications/availabletopics";
+  BOOST_CHECK_EQUAL(call("GET", path).status, 401);
+  auto auth = token();
+  BOOST_CHECK_EQUAL(call("POST", path, auth).status, 405);
+  auto plain = json::parse(call("GET", path, auth).body)["entities"];
+  BOOST_REQUIRE_GE(plain.size(), 5u);
+  BOOST_CHECK(!plain[0].contains("requiresPermissions"));
+  auto r = call("GET", path + "?expand=requiresPermissions,topicParameters,description", auth);
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  std::map<std::string, json> by_id;
+  auto body = json::parse(r.body); // held: the loop refers to it
+  for (auto& e : body["entities"])
+    by_id[e["id"].get<std::string>()] = e;
+  for (auto id : {"v2.users.{id}.presence", "v2.users.{id}.routingStatus",
+                  "v2.detail.events.conversation.{id}.customer.start",
+                  "v2.routing.queues.{id}.conversations",
+                  "v2.analytics.queues.{id}.observations"}) {
+    BOOST_REQUIRE_MESSAGE(by_id.count(id), id);
+    BOOST_CHECK(!by_id[id]["requiresPermissions"].empty());
+    BOOST_CHECK_EQUAL(by_id[id]["topicParameters"], json::array({"id"}));
+    BOOST_CHECK_EQUAL(by_id[id]["requiresCurrentUser"], false);
+    BOOST_CHECK(by_id[id].contains("description"));
+  }
+  // A topic that needs a user context, which a client-credentials token lacks.
+  BOOST_CHECK_EQUAL(by_id["v2.users.{id}.conversations"]["requiresCurrentUser"], true);
+  BOOST_CHECK_EQUAL(stats()["http"]["availabletopics"]["200"], 2);
 }
 
 BOOST_AUTO_TEST_CASE(rate_limit_gives_429_with_retry_after_and_body) {
