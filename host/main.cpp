@@ -28,6 +28,7 @@
 #include <caf/all.hpp>
 
 #include "host/config.hpp"
+#include "host/online_check.hpp"
 #include "host/demo.hpp"
 #include "messages/add_types.hpp"
 #include "messages/errors.hpp"
@@ -56,6 +57,10 @@ const char* usage =
   "                [--audit-log FILE]    the pipeline against a built-in\n"
   "                                      emulator, with a summary at the end\n"
   "  gcstream validate-config FILE       check FILE; print every problem\n"
+  "  gcstream validate-config --online FILE\n"
+  "                                      also check each tenant's topics against\n"
+  "                                      the service's list (a token is fetched;\n"
+  "                                      nothing is subscribed)\n"
   "  gcstream --help | --version\n"
   "exit codes: 0 ok, 1 demo lost or duplicated events, 2 usage,\n"
   "  3 invalid configuration, 4 every tenant failed, 5 stopped with events\n"
@@ -97,14 +102,31 @@ sigset_t stop_signals() {
   return set;
 }
 
-int cmd_validate(const std::string& path) {
+int cmd_validate(const std::string& path, bool online) {
   auto cfg = load_config(path, process_env());
   if (!cfg) {
     std::cerr << reason_of(cfg.error()) << "\n";
     return exit_config;
   }
-  std::cout << path << ": valid, " << cfg->tenants.size() << " tenant"
-            << (cfg->tenants.size() == 1 ? "" : "s") << "\n";
+  if (online) {
+    // Each tenant's topics against the service's own list; nothing is
+    // subscribed or made.
+    auto r = check_topics_online(*cfg);
+    if (!r.refused.empty()) {
+      std::cerr << "topics the service would refuse:\n";
+      for (auto& p : r.refused)
+        std::cerr << "  " << p << "\n";
+    }
+    for (auto& u : r.unchecked)
+      std::cerr << "could not check " << u << "\n";
+    if (!r.refused.empty())
+      return exit_config;
+    if (!r.unchecked.empty())
+      return exit_all_failed;
+  }
+  std::cout << path << ": valid" << (online ? ", topics checked online" : "") << ", "
+            << cfg->tenants.size() << " tenant" << (cfg->tenants.size() == 1 ? "" : "s")
+            << "\n";
   return 0;
 }
 
@@ -299,9 +321,10 @@ int main(int argc, char** argv) {
     return args[++i];
   };
   if (cmd == "validate-config") {
-    if (args.size() != 2)
-      usage_error("validate-config takes one FILE");
-    return cmd_validate(args[1]);
+    bool online = args.size() == 3 && args[1] == "--online";
+    if ((args.size() != 2 && !online) || args.back().rfind("--", 0) == 0)
+      usage_error("validate-config takes [--online] FILE");
+    return cmd_validate(args.back(), online);
   }
   if (cmd == "run") {
     std::string config_path;

@@ -151,6 +151,45 @@ std::vector<std::string> expand_topic(std::string_view topic) {
   return out;
 }
 
+namespace {
+
+// Whether `name` fits `family`: the same segments, a "{...}" segment of the
+// template standing for any one segment.
+bool fits(std::string_view name, std::string_view family) {
+  for (;;) {
+    auto n_dot = name.find('.');
+    auto f_dot = family.find('.');
+    auto n = name.substr(0, n_dot);
+    auto f = family.substr(0, f_dot);
+    bool any = f.size() >= 2 && f.front() == '{' && f.back() == '}';
+    if (n.empty() || (!any && n != f))
+      return false;
+    if (n_dot == std::string_view::npos || f_dot == std::string_view::npos)
+      return n_dot == f_dot;
+    name.remove_prefix(n_dot + 1);
+    family.remove_prefix(f_dot + 1);
+  }
+}
+
+} // namespace
+
+std::string topic_family_problem(std::string_view topic,
+                                 const std::vector<topic_family>& families) {
+  for (auto& name : expand_topic(topic)) {
+    auto f = std::find_if(families.begin(), families.end(),
+                          [&](const topic_family& x) { return fits(name, x.id); });
+    auto what = name == topic ? "topic " + quoted(topic)
+                              : "topic " + quoted(name) + " (of " + quoted(topic) + ")";
+    if (f == families.end())
+      return what + " is of no topic family the service lists (a typo, or a "
+                    "family this organization does not have)";
+    if (f->requires_current_user)
+      return what + " needs a user context (" + f->id
+             + " requiresCurrentUser): a client-credentials token has no user";
+  }
+  return {};
+}
+
 std::vector<std::string> topic_list_problems(const std::vector<std::string>& topics) {
   std::vector<std::string> problems;
   std::map<std::string, std::string> first; // expanded name -> the topic asking

@@ -47,6 +47,20 @@ std::vector<std::string> expand_topic(std::string_view topic);
 /// list asks for twice (after expanding combined topics). Empty when fine.
 std::vector<std::string> topic_list_problems(const std::vector<std::string>& topics);
 
+/// One entry of the service's list of topics
+/// (GET /api/v2/notifications/availabletopics): a template such as
+/// "v2.users.{id}.presence", and whether it needs a user context.
+struct topic_family {
+  std::string id;
+  bool requires_current_user = false;
+};
+
+/// What the service's list says against `topic` (each part of a combined
+/// topic checked): no family matches it, or its family needs a user
+/// context, which a client-credentials token does not have. Empty when fine.
+std::string topic_family_problem(std::string_view topic,
+                                 const std::vector<topic_family>& families);
+
 /// Combines the "v2.users.<id>.<one segment>" topics that share a user into
 /// "v2.users.<id>?a&b" (the form the service documents), each at most
 /// `max_len` characters; every other topic is kept as it is, in order. The

@@ -110,6 +110,52 @@ BOOST_AUTO_TEST_CASE(validate_config_names_the_bad_fields_and_exits_3) {
                         "missing '" << expected << "' in: " << err);
 }
 
+BOOST_AUTO_TEST_CASE(validate_config_online_checks_topics_against_the_services_list) {
+  test::emulator_fixture emu;
+  temp_dir dir;
+  auto write = [&](const std::string& name, std::vector<std::string> topics,
+                   const std::string& client) {
+    auto t = tenant_json(emu.base, "acme", "ACME_SECRET", "null");
+    t["topics"] = topics;
+    t["client_id"] = client;
+    std::ofstream{dir.path / name} << json{{"tenants", {t}}}.dump();
+    return (dir.path / name).string();
+  };
+  const std::vector<std::string> env = {"ACME_SECRET=s3cret-Value"};
+  auto bad = write("bad.json",
+                   {topic, "v2.userz.abc.presence", "v2.users.abc?routingStatus&conversations"},
+                   "app");
+  // Offline, the syntax is fine.
+  child offline({program, "validate-config", bad}, env);
+  BOOST_CHECK_EQUAL(offline.wait_exit(10000), 0);
+  child c({program, "validate-config", "--online", bad}, env);
+  BOOST_CHECK_EQUAL(c.wait_exit(20000), 3);
+  auto err = c.stderr_text();
+  for (auto expected :
+       {"tenants[0].topics[1]: topic 'v2.userz.abc.presence' is of no topic family",
+        "tenants[0].topics[2]: topic 'v2.users.abc.conversations' (of "
+        "'v2.users.abc?routingStatus&conversations') needs a user context"})
+    BOOST_CHECK_MESSAGE(err.find(expected) != std::string::npos,
+                        "missing '" << expected << "' in: " << err);
+  BOOST_CHECK_EQUAL(err.find("topics[0]"), std::string::npos);
+  // Nothing was made: no channel.
+  BOOST_CHECK_EQUAL(emu.stats()["totals"]["channels"], 0);
+  // Topics the list has: 0.
+  child good({program, "validate-config", "--online", write("good.json", {topic}, "app")},
+             env);
+  BOOST_CHECK_EQUAL(good.wait_exit(20000), 0);
+  // A tenant that cannot be checked: 4, with the reason and no secret.
+  child refused(
+    {program, "validate-config", "--online", write("nobody.json", {topic}, "nobody")}, env);
+  BOOST_CHECK_EQUAL(refused.wait_exit(20000), 4);
+  auto why = refused.stderr_text();
+  BOOST_CHECK_NE(why.find("could not check tenant acme: no token: the login service answered 401"),
+                 std::string::npos);
+  BOOST_CHECK_EQUAL(why.find("s3cret"), std::string::npos);
+  child usage({program, "validate-config", "--online"}, env);
+  BOOST_CHECK_EQUAL(usage.wait_exit(10000), 2);
+}
+
 BOOST_AUTO_TEST_CASE(run_streams_to_a_file_and_stops_cleanly_on_sigterm) {
   auto ec = test::emulator_fixture::default_config();
   ec.event_rate = 100;

@@ -129,4 +129,27 @@ BOOST_AUTO_TEST_CASE(combining_keeps_every_name_and_each_topic_within_200) {
   BOOST_CHECK_EQUAL(twice[0], "v2.users.u?a&b");
 }
 
+BOOST_AUTO_TEST_CASE(the_services_list_refuses_unknown_families_and_user_topics) {
+  const std::vector<topic_family> families = {
+    {"v2.users.{id}.presence", false},
+    {"v2.users.{id}.conversations", true},
+    {"v2.detail.events.conversation.{id}.customer.start", false}};
+  BOOST_CHECK(topic_family_problem("v2.users.abc.presence", families).empty());
+  BOOST_CHECK(
+    topic_family_problem("v2.detail.events.conversation.c1.customer.start", families).empty());
+  auto unknown = topic_family_problem("v2.userz.abc.presence", families);
+  BOOST_CHECK(has(unknown, "'v2.userz.abc.presence' is of no topic family"));
+  // One segment more or less is no match; {id} is one segment, not several.
+  BOOST_CHECK(!topic_family_problem("v2.users.abc.presence.x", families).empty());
+  BOOST_CHECK(!topic_family_problem("v2.users.presence", families).empty());
+  BOOST_CHECK(!topic_family_problem("v2.users.a.b.presence", families).empty());
+  auto user = topic_family_problem("v2.users.abc.conversations", families);
+  BOOST_CHECK(has(user, "needs a user context"));
+  // Each part of a combined topic is checked, and named.
+  auto part = topic_family_problem("v2.users.abc?presence&conversations", families);
+  BOOST_CHECK(has(part, "'v2.users.abc.conversations' (of 'v2.users.abc?presence&conversations')"));
+  BOOST_CHECK(topic_family_problem("v2.users.abc?presence", families).empty());
+  BOOST_CHECK(!topic_family_problem("v2.users.abc.presence", {}).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
