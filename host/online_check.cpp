@@ -74,9 +74,12 @@ std::vector<topic_family> families_of(http_client& http, const tenant_config& t,
   std::vector<topic_family> out;
   if (body.is_object() && body.contains("entities") && body["entities"].is_array())
     for (auto& e : body["entities"])
-      if (e.is_object() && e.contains("id") && e["id"].is_string())
+      if (e.is_object() && e.contains("id") && e["id"].is_string()) {
+        // (Anything but true is no user context: the answer is the service's.)
+        auto user = e.find("requiresCurrentUser");
         out.push_back({e["id"].get<std::string>(),
-                       e.value("requiresCurrentUser", false)});
+                       user != e.end() && user->is_boolean() && user->get<bool>()});
+      }
   if (out.empty())
     why = "no topic list: the service's answer lists no topic";
   return out;
