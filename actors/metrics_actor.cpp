@@ -40,6 +40,11 @@ void metrics_keep::read_live(tenant_metrics& x) const {
     x.inbox_dropped = inbox->dropped_events();
     x.last_frame_ms = inbox->last_frame_ms();
   }
+  for (auto& in : more_inboxes) {
+    x.inbox_buffered += in->buffered_events();
+    x.inbox_dropped += in->dropped_events();
+    x.last_frame_ms = std::max(x.last_frame_ms, in->last_frame_ms());
+  }
   if (budget) {
     x.held = budget->held();
     x.held_cap = budget->cap();
@@ -133,40 +138,66 @@ int64_t happened_at(metrics_pointer self, const audit_event& e) {
   return now - std::max<int64_t>(0, wall_ms() - wall);
 }
 
-// The gap starts when the last open socket is lost, whatever closed it.
-void open_gap(metrics_pointer self, int64_t at) {
-  auto& k = *self->state.keep;
-  if (k.in_gap)
-    return;
-  if (k.board) // the rate before the gap, for its estimate
-    k.m.event_rate = k.board->rate(wall_ms());
-  k.in_gap = true;
-  k.gap_start = at;
-  k.gap_start_wall = wall_ms() - (now_ms(self) - at);
-  k.m.gap_since_ms = k.gap_start_wall;
+// The tenant's gap figures from its channels' (the oldest gap's start, the
+// topics in a gap now).
+void sum_gaps(metrics_keep& k) {
+  k.m.gap_since_ms = 0;
+  k.m.topics_in_gap = 0;
+  for (auto& [name, g] : k.lanes) {
+    if (!g.in_gap)
+      continue;
+    if (k.m.gap_since_ms == 0 || g.gap_start_wall < k.m.gap_since_ms)
+      k.m.gap_since_ms = g.gap_start_wall;
+    k.m.topics_in_gap += g.topics != 0 ? g.topics : k.m.topics;
+  }
 }
 
-// A socket opened: the gap (if any) ends, and its length is the reconnect's
-// latency.
-void close_gap(metrics_pointer self, int64_t at) {
+// A channel's gap starts when its last open socket is lost, whatever
+// closed it.
+void open_gap(metrics_pointer self, metrics_keep::lane_gap& g, int64_t at) {
   auto& k = *self->state.keep;
-  if (!k.in_gap)
+  if (g.in_gap)
     return;
-  auto len_ms = std::max<int64_t>(0, at - k.gap_start);
+  bool first = k.m.gap_since_ms == 0;
+  if (k.board && first) // the rate before the gap, for its estimate
+    k.m.event_rate = k.board->rate(wall_ms());
+  g.in_gap = true;
+  g.gap_start = at;
+  g.gap_start_wall = wall_ms() - (now_ms(self) - at);
+  sum_gaps(k);
+}
+
+// A socket of the channel opened: its gap (if any) ends, and its length is
+// the reconnect's latency. The estimate of what it cost is the recent event
+// rate times its length, times the channel's share of the tenant's topics.
+void close_gap(metrics_pointer self, const std::string& lane,
+               metrics_keep::lane_gap& g, int64_t at) {
+  auto& k = *self->state.keep;
+  if (!g.in_gap)
+    return;
+  auto len_ms = std::max<int64_t>(0, at - g.gap_start);
   k.m.last_reconnect_s = double(len_ms) / 1000.0;
   k.m.reconnect_latency.observe(k.m.last_reconnect_s);
   auto len_s = double(len_ms) / 1000.0;
-  auto missed = k.m.event_rate * len_s;
+  double share = 1.0;
+  if (!lane.empty() && g.topics > 0 && k.m.topics > 0)
+    share = std::min(1.0, double(g.topics) / double(k.m.topics));
+  auto missed = k.m.event_rate * len_s * share;
   k.m.gap_length.observe(len_s);
   k.m.last_gap_s = len_s;
   k.m.estimated_missed += missed;
-  report(self, "gap_closed",
-         {{"start_ms", std::to_string(k.gap_start_wall)},
-          {"end_ms", std::to_string(k.gap_start_wall + len_ms)},
-          {"length_ms", std::to_string(len_ms)},
-          {"estimated_missed", std::to_string(static_cast<int64_t>(missed + 0.5))}});
-  k.in_gap = false;
-  k.m.gap_since_ms = 0;
+  audit_fields f{{"start_ms", std::to_string(g.gap_start_wall)},
+                 {"end_ms", std::to_string(g.gap_start_wall + len_ms)},
+                 {"length_ms", std::to_string(len_ms)},
+                 {"estimated_missed", std::to_string(static_cast<int64_t>(missed + 0.5))}};
+  if (!lane.empty()) {
+    f.emplace_back("lane", lane);
+    f.emplace_back("channel", g.lost_channel);
+    f.emplace_back("topics", std::to_string(g.topics));
+  }
+  report(self, "gap_closed", std::move(f));
+  g.in_gap = false;
+  sum_gaps(k);
 }
 
 void on_audit(metrics_pointer self, const audit_event& e) {
@@ -175,8 +206,13 @@ void on_audit(metrics_pointer self, const audit_event& e) {
   const auto& what = e.event;
   if (what == "connected") {
     ++m.connects;
-    ++st.open_sockets;
-    close_gap(self, happened_at(self, e));
+    auto lane = field(e, "lane");
+    auto& g = st.lanes[lane];
+    if (!lane.empty())
+      g.topics = std::strtoull(field(e, "topics").c_str(), nullptr, 10);
+    ++g.open_sockets;
+    g.ever_open = true;
+    close_gap(self, lane, g, happened_at(self, e));
   } else if (what == "disconnected") {
     // Sockets are counted where they open and close (the transport's
     // thread), so a session's restart is no gap while a socket it left
@@ -188,17 +224,24 @@ void on_audit(metrics_pointer self, const audit_event& e) {
     ++m.disconnects[known.count(reason) != 0 ? reason : "other"];
     if (reason == "oversized")
       ++m.oversized_frames;
-    if (field(e, "was_open") != "false" && st.open_sockets > 0)
-      --st.open_sockets;
-    if (st.open_sockets == 0 && m.connects > 0)
-      open_gap(self, happened_at(self, e));
+    auto& g = st.lanes[field(e, "lane")];
+    if (field(e, "was_open") != "false" && g.open_sockets > 0)
+      --g.open_sockets;
+    if (g.open_sockets == 0 && g.ever_open) {
+      g.lost_channel = field(e, "channel");
+      open_gap(self, g, happened_at(self, e));
+    }
   } else if (what == "session_started") {
     ++m.sessions;
   } else if (what == "rollover_finished") {
     ++m.rollovers;
   } else if (what == "subscribed") {
+    // Each channel's last subscription, summed.
     auto n = field(e, "rejected");
-    m.topics_rejected = n.empty() ? 0 : std::stoull(n);
+    st.rejected[field(e, "lane")] = n.empty() ? 0 : std::stoull(n);
+    m.topics_rejected = 0;
+    for (auto& [lane, r] : st.rejected)
+      m.topics_rejected += r;
   } else if (what == "malformed_frame") {
     ++m.malformed;
   } else if (what == "service_reply") {

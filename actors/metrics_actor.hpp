@@ -38,10 +38,12 @@
 // check the sender. The stream never waits for it.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -84,13 +86,25 @@ public:
   explicit metrics_keep(std::string tenant);
 
   tenant_metrics m;
-  bool in_gap = false;
-  int64_t gap_start = 0;        // actor clock, ms
-  int64_t gap_start_wall = 0;   // epoch ms
-  int64_t open_sockets = 0;
+  /// The sockets and the gap of one channel of the tenant (a tenant with
+  /// several has one per channel, by the `lane` its audit events carry).
+  struct lane_gap {
+    int64_t open_sockets = 0;
+    bool ever_open = false;
+    bool in_gap = false;
+    int64_t gap_start = 0;      // actor clock, ms
+    int64_t gap_start_wall = 0; // epoch ms
+    std::string lost_channel;   // the hash of the channel whose socket went
+    uint64_t topics = 0;
+  };
+  std::map<std::string, lane_gap> lanes;
+  /// Topics rejected at each channel's last subscription.
+  std::map<std::string, uint64_t> rejected;
   // Read live by snapshot(); set before the first actor starts, then only
   // read (any of them may be null).
   std::shared_ptr<event_inbox> inbox;
+  /// The inboxes of the tenant's other channels.
+  std::vector<std::shared_ptr<event_inbox>> more_inboxes;
   std::shared_ptr<event_budget> budget;
   std::shared_ptr<const orderer_board> board;
   // The webhook: the newest snapshot not yet sent, and the one in flight

@@ -29,8 +29,14 @@ void abandon_tenant(caf::actor_system&, tenant_core& core, const std::string& wh
   for (auto* a : {&h.supervisor, &h.session, &h.orderer, &h.token})
     if (*a)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  for (auto& a : h.sessions)
+    if (a && a != h.session)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   if (core.sockets)
     core.sockets->close_left(1000, "tenant stopped");
+  for (auto& l : core.lanes)
+    if (l.sockets && l.sockets != core.sockets)
+      l.sockets->close_left(1000, "tenant stopped");
 }
 
 namespace {

@@ -19,9 +19,18 @@ using json = nlohmann::json;
 
 namespace {
 
+// A tenant with several channels: which one, and how many topics it holds.
+audit_fields with_lane(const session_settings& cfg, audit_fields f) {
+  if (cfg.lanes > 1) {
+    f.emplace_back("lane", std::to_string(cfg.lane));
+    f.emplace_back("topics", std::to_string(topics_weight(cfg.topics)));
+  }
+  return f;
+}
+
 void report(session_pointer self, std::string event, audit_fields f = {}) {
   audit(self->state.deps.audit, self->state.cfg.tenant, std::move(event),
-        std::move(f));
+        with_lane(self->state.cfg, std::move(f)));
 }
 
 std::string prefix(session_pointer self) {
@@ -338,9 +347,12 @@ void connect(session_pointer self, const channel_info& ch) {
   auto q = st.deps.audit;
   auto tenant = st.cfg.tenant;
   auto tag = channel_tag(ch.id);
+  auto lane = with_lane(st.cfg, {});
   ws_handlers h;
   h.on_open = [=] {
-    audit(q, tenant, "connected", {{"channel", tag}, {"at_ms", std::to_string(wall_ms())}});
+    audit_fields f{{"channel", tag}, {"at_ms", std::to_string(wall_ms())}};
+    f.insert(f.end(), lane.begin(), lane.end());
+    audit(q, tenant, "connected", std::move(f));
     send_to(ws_open_atom::value, link_id);
   };
   h.on_frames = frame_reader(
@@ -354,15 +366,16 @@ void connect(session_pointer self, const channel_info& ch) {
                       + (i.local_code ? ", local " + std::to_string(i.local_code) : "")
                       + (i.local_reason.empty() ? "" : " " + i.local_reason)
                       + (i.error.empty() ? "" : ", " + i.error);
-    audit(q, tenant, "disconnected",
-          {{"channel", tag},
-           {"reason", disconnect_class(i)},
-           {"code", std::to_string(i.remote_code)},
-           {"local_code", std::to_string(i.local_code)},
-           {"detail", how},
-           {"was_open", i.was_open ? "true" : "false"},
-           {"requested", i.requested ? "true" : "false"},
-           {"at_ms", std::to_string(wall_ms())}});
+    audit_fields f{{"channel", tag},
+                   {"reason", disconnect_class(i)},
+                   {"code", std::to_string(i.remote_code)},
+                   {"local_code", std::to_string(i.local_code)},
+                   {"detail", how},
+                   {"was_open", i.was_open ? "true" : "false"},
+                   {"requested", i.requested ? "true" : "false"},
+                   {"at_ms", std::to_string(wall_ms())}};
+    f.insert(f.end(), lane.begin(), lane.end());
+    audit(q, tenant, "disconnected", std::move(f));
     send_to(ws_closed_atom::value, link_id,
             ws_close_report{i.was_open, i.requested, i.remote_code,
                             i.remote_reason, i.local_code, i.error,

@@ -83,6 +83,12 @@ struct session_settings {
   /// Base URL of the API ("https://api.mypurecloud.com").
   std::string api_url;
   std::vector<std::string> topics;
+  /// Which of the tenant's channels this session serves, of how many (a
+  /// tenant with more topics than a channel holds has several): with more
+  /// than one, its audit events say which (`lane`) and how many topics it
+  /// holds (`topics`).
+  uint32_t lane = 0;
+  uint32_t lanes = 1;
   std::chrono::milliseconds ping_interval{30000};
   std::chrono::milliseconds heartbeat_timeout{75000};
   /// Timeout of each request to the token actor.

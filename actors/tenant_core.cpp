@@ -64,6 +64,19 @@ bool tenant_core::done() const {
   return done_;
 }
 
+std::vector<std::shared_ptr<event_inbox>> tenant_core::inboxes() const {
+  std::vector<std::shared_ptr<event_inbox>> out;
+  if (lanes.empty()) {
+    if (inbox)
+      out.push_back(inbox);
+    return out;
+  }
+  for (auto& l : lanes)
+    if (l.inbox)
+      out.push_back(l.inbox);
+  return out;
+}
+
 bool tenant_core::wait_done(std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> g{mtx_};
   return cv_.wait_for(g, timeout, [this] { return done_; });

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -69,6 +70,15 @@ struct supervisor_settings {
 
 /// What a new session starts from.
 struct session_start {
+  /// Which of the tenant's channels it serves (tenant_core::lanes), of how
+  /// many.
+  uint32_t lane = 0;
+  uint32_t lanes = 1;
+  /// Its topics, its inbox and where its sockets go when it ends (empty or
+  /// null: the tenant's configured topics, the core's inbox and sockets).
+  std::vector<std::string> topics;
+  std::shared_ptr<event_inbox> inbox;
+  std::shared_ptr<tenant_sockets> sockets;
   channel_info resume;
   token_actor token;
   ingest_actor ingest;
@@ -82,9 +92,30 @@ struct session_start {
 struct tenant_handles {
   caf::actor supervisor;
   caf::actor token;
+  /// The first channel's session (`sessions` has every channel's).
   caf::actor session;
   caf::actor orderer;
   caf::actor metrics;
+  std::vector<caf::actor> sessions;
+};
+
+/// What the supervisor keeps of one of the tenant's channels: its session
+/// now, the channel the next one resumes, and its own backoff.
+struct lane_keep {
+  caf::actor session;
+  channel_info last_channel;
+  int64_t session_started_ms = 0;
+  uint32_t attempt = 0;
+  /// The limiter's permit asked for the next session's channel ("" when
+  /// none is waited for). Once granted it is the session's
+  /// (actors/channel_permits.hpp).
+  std::string permit_wait;
+  /// The generation of its scheduled restart (0: none).
+  uint64_t restart_pending = 0;
+  /// Its session told the channel it streams on.
+  bool connected = false;
+  /// Its session was told to stop.
+  bool stop_sent = false;
 };
 
 /// The supervisor's kept state: touched only by the supervisor of the
@@ -92,16 +123,13 @@ struct tenant_handles {
 struct supervisor_keep {
   bool started = false;
   tenant_status status;
-  channel_info last_channel;
-  int64_t session_started_ms = 0;
+  /// One per channel of the tenant (tenant_core::lanes; one when that is
+  /// empty).
+  std::vector<lane_keep> lanes;
   restart_tracker session_crashes;
   restart_tracker token_crashes;
   restart_tracker orderer_crashes;
   restart_tracker metrics_crashes;
-  /// The limiter's permit asked for the next session's channel ("" when
-  /// none is waited for). Once granted it is the session's
-  /// (actors/channel_permits.hpp).
-  std::string permit_wait;
   /// Stopping (asked to, or failing): drain, then end.
   bool stopping = false;
   bool failed = false;
@@ -115,6 +143,13 @@ struct supervisor_keep {
   uint64_t restart_gen = 0;
   jitter_rng rng;
   tenant_handles live;
+};
+
+/// One channel of a tenant (tenant_core::lanes).
+struct channel_lane {
+  std::vector<std::string> topics;
+  std::shared_ptr<event_inbox> inbox;
+  std::shared_ptr<tenant_sockets> sockets;
 };
 
 /// Starts a tenant's children (the runtime gives these; tests give fakes).
@@ -133,6 +168,8 @@ public:
   // -- set once, before the first supervisor starts --------------------------
   const std::string id;
   supervisor_settings cfg;
+  /// The inbox of the first channel (of the only one unless `lanes` says
+  /// otherwise).
   std::shared_ptr<event_inbox> inbox;
   std::shared_ptr<event_budget> budget;     // may be null
   /// The orderer's kept state; null when sessions hand their events to
@@ -144,6 +181,11 @@ public:
   /// The tenant's audit queue (every actor of the tenant reports there).
   audit_ref audit;
   std::shared_ptr<tenant_sockets> sockets;  // may be null
+  /// A tenant with more topics than one channel holds has one lane per
+  /// channel: its topics, and the inbox and sockets its successive sessions
+  /// share. Empty: one channel, with the core's inbox and sockets and the
+  /// session's configured topics.
+  std::vector<channel_lane> lanes;
   std::shared_ptr<limiter_ref> limiter;
   /// The tenant's permits, one per live channel (null: not limited).
   std::shared_ptr<channel_permits> permits;
@@ -171,6 +213,8 @@ public:
   /// The tenant stopped (or failed) for good: every actor of it is gone.
   void finish();
   bool done() const;
+  /// Every inbox of the tenant (one per channel).
+  std::vector<std::shared_ptr<event_inbox>> inboxes() const;
   /// Waits until done(), at most `timeout`.
   bool wait_done(std::chrono::milliseconds timeout) const;
 

@@ -6,6 +6,7 @@
 
 #include "messages/errors.hpp"
 #include "runtime/redact.hpp"
+#include "runtime/topics.hpp"
 
 namespace gcstream {
 
@@ -21,12 +22,56 @@ void publish(supervisor_pointer self) {
   auto& k = keep_of(self);
   auto h = k.live;
   h.supervisor = caf::actor_cast<caf::actor>(self);
+  h.session = k.lanes.empty() ? caf::actor{} : k.lanes.front().session;
+  h.sessions.clear();
+  for (auto& l : k.lanes)
+    h.sessions.push_back(l.session);
   self->state.core->publish(k.status, h);
 }
 
 void report(supervisor_pointer self, std::string event, audit_fields f = {}) {
   auto& core = *self->state.core;
   audit(core.audit, core.id, std::move(event), std::move(f));
+}
+
+// The fields that say which channel of a tenant with several an event is
+// about (none for a tenant with one).
+audit_fields lane_fields(supervisor_pointer self, size_t i, audit_fields f = {}) {
+  auto& core = *self->state.core;
+  if (core.lanes.size() > 1) {
+    f.emplace_back("lane", std::to_string(i));
+    f.emplace_back("topics", std::to_string(topics_weight(core.lanes[i].topics)));
+  }
+  return f;
+}
+
+lane_keep* lane_of_session(supervisor_pointer self, const caf::actor_addr& a,
+                           size_t* index = nullptr) {
+  auto& k = keep_of(self);
+  for (size_t i = 0; i < k.lanes.size(); ++i)
+    if (k.lanes[i].session && k.lanes[i].session.address() == a) {
+      if (index)
+        *index = i;
+      return &k.lanes[i];
+    }
+  return nullptr;
+}
+
+bool any_session(supervisor_pointer self) {
+  for (auto& l : keep_of(self).lanes)
+    if (l.session)
+      return true;
+  return false;
+}
+
+void send_sessions(supervisor_pointer self, const caf::message& msg) {
+  for (auto& l : keep_of(self).lanes)
+    if (l.session)
+      caf::anon_send(l.session, msg);
+}
+
+std::shared_ptr<event_inbox> inbox_of(tenant_core& core, size_t i) {
+  return core.lanes.empty() ? core.inbox : core.lanes[i].inbox;
 }
 
 void set_state(supervisor_pointer self, std::string state, std::string reason) {
@@ -45,7 +90,7 @@ ingest_actor ingest_of(supervisor_pointer self) {
 
 void begin_stop(supervisor_pointer self);
 void continue_stop(supervisor_pointer self);
-void launch(supervisor_pointer self);
+void launch(supervisor_pointer self, size_t i);
 void drain_orderer(supervisor_pointer self);
 
 // -- failing ------------------------------------------------------------------
@@ -80,8 +125,7 @@ void spawn_token(supervisor_pointer self) {
   auto tok = core.make_token(self->system());
   k.live.token = caf::actor_cast<caf::actor>(tok);
   self->monitor(k.live.token);
-  if (k.live.session)
-    caf::anon_send(k.live.session, token_atom::value, tok);
+  send_sessions(self, caf::make_message(token_atom::value, tok));
   publish(self);
 }
 
@@ -93,9 +137,8 @@ void spawn_orderer(supervisor_pointer self) {
   auto o = self->spawn(orderer_actor_impl, core.orderer, core.audit);
   k.live.orderer = caf::actor_cast<caf::actor>(o);
   self->monitor(k.live.orderer);
-  if (k.live.session)
-    caf::anon_send(k.live.session, ingest_atom::value,
-                   caf::actor_cast<ingest_actor>(o));
+  send_sessions(self, caf::make_message(ingest_atom::value,
+                                        caf::actor_cast<ingest_actor>(o)));
   publish(self);
 }
 
@@ -109,25 +152,35 @@ void spawn_metrics(supervisor_pointer self) {
   publish(self);
 }
 
-void spawn_session(supervisor_pointer self, bool drain_only,
+void spawn_session(supervisor_pointer self, size_t i, bool drain_only,
                    std::string permit = {}) {
   auto& core = *self->state.core;
   auto& k = core.sup;
+  auto& lane = k.lanes[i];
   session_start s;
+  s.lane = static_cast<uint32_t>(i);
+  s.lanes = static_cast<uint32_t>(k.lanes.size());
+  if (!core.lanes.empty()) {
+    s.topics = core.lanes[i].topics;
+    s.inbox = core.lanes[i].inbox;
+    s.sockets = core.lanes[i].sockets;
+  }
   s.permit = std::move(permit);
-  s.resume = drain_only ? channel_info{} : k.last_channel;
+  s.resume = drain_only ? channel_info{} : lane.last_channel;
   s.token = caf::actor_cast<token_actor>(k.live.token);
   s.ingest = ingest_of(self);
   s.listener = caf::actor_cast<channel_listener>(self);
   s.drain_only = drain_only;
-  k.live.session = core.make_session(self->system(), s);
-  self->monitor(k.live.session);
+  lane.session = core.make_session(self->system(), s);
+  lane.stop_sent = false;
+  lane.connected = false;
+  self->monitor(lane.session);
   if (!drain_only) {
-    k.session_started_ms = now_ms(self);
+    lane.session_started_ms = now_ms(self);
     ++k.status.sessions;
     report(self, "session_started",
-           {{"attempt", std::to_string(k.status.attempt)},
-            {"resume", channel_tag(k.last_channel.id)}});
+           lane_fields(self, i, {{"attempt", std::to_string(lane.attempt)},
+                                 {"resume", channel_tag(lane.last_channel.id)}}));
   }
   publish(self);
 }
@@ -139,50 +192,65 @@ void spawn_session(supervisor_pointer self, bool drain_only,
 // which gives it back when its socket is gone (or leaves it with a socket
 // to the next session).
 
-void ask_permit(supervisor_pointer self) {
+void ask_permit(supervisor_pointer self, size_t i) {
   auto& core = *self->state.core;
-  auto& k = core.sup;
+  auto& lane = core.sup.lanes[i];
   auto me = caf::actor_cast<caf::actor>(self);
-  if (k.permit_wait.empty())
-    k.permit_wait = core.permits->ask(me);
+  if (lane.permit_wait.empty())
+    lane.permit_wait = core.permits->ask(me);
   else
-    core.permits->ask_again(k.permit_wait, me); // a restarted supervisor
+    core.permits->ask_again(lane.permit_wait, me); // a restarted supervisor
 }
 
-void release_permit(supervisor_pointer self) {
+void release_permit(supervisor_pointer self, size_t i) {
   auto& core = *self->state.core;
-  auto& k = core.sup;
-  if (k.permit_wait.empty())
+  auto& lane = core.sup.lanes[i];
+  if (lane.permit_wait.empty())
     return;
-  core.permits->release(k.permit_wait);
-  k.permit_wait.clear();
+  core.permits->release(lane.permit_wait);
+  lane.permit_wait.clear();
+}
+
+uint32_t max_attempt(const supervisor_keep& k) {
+  uint32_t n = 0;
+  for (auto& l : k.lanes)
+    n = std::max(n, l.attempt);
+  return n;
 }
 
 // -- starting sessions ---------------------------------------------------------
 
-void schedule_restart(supervisor_pointer self, const std::string& why,
+// Each channel has its own backoff: one channel's trouble does not hold
+// the others back.
+void schedule_restart(supervisor_pointer self, size_t i, const std::string& why,
                       int64_t at_least_ms = -1) {
   auto& core = *self->state.core;
   auto& k = core.sup;
   if (k.stopping)
     return;
+  auto& lane = k.lanes[i];
   // The service's Retry-After, when it gave one, is a floor.
-  auto delay = std::max(full_jitter(core.cfg.backoff, k.status.attempt, k.rng),
+  auto delay = std::max(full_jitter(core.cfg.backoff, lane.attempt, k.rng),
                         milliseconds{at_least_ms});
-  ++k.status.attempt;
+  ++lane.attempt;
+  lane.connected = false;
+  k.status.attempt = max_attempt(k);
   set_state(self, "reconnecting", why);
   report(self, "backoff_scheduled",
-         {{"delay_ms", std::to_string(delay.count())},
-          {"attempt", std::to_string(k.status.attempt)},
-          {"reason", why}});
-  self->delayed_send(self, delay, restart_atom::value, ++k.restart_gen);
+         lane_fields(self, i, {{"delay_ms", std::to_string(delay.count())},
+                               {"attempt", std::to_string(lane.attempt)},
+                               {"reason", why}}));
+  lane.restart_pending = ++k.restart_gen;
+  self->delayed_send(self, delay, restart_atom::value, lane.restart_pending);
 }
 
-// Starts a session, with a token that will not expire right away.
-void launch(supervisor_pointer self) {
+// Starts a channel's session, with a token that will not expire right away.
+void launch(supervisor_pointer self, size_t i) {
   auto& core = *self->state.core;
   auto& k = core.sup;
-  if (k.stopping || k.live.session || !k.permit_wait.empty())
+  auto& lane = k.lanes[i];
+  lane.restart_pending = 0;
+  if (k.stopping || lane.session || !lane.permit_wait.empty())
     return;
   auto threshold = caf::timespan{core.cfg.token_threshold};
   auto token = caf::actor_cast<token_actor>(k.live.token);
@@ -190,77 +258,84 @@ void launch(supervisor_pointer self) {
     .then(
       [=](bool expiring) {
         if (!expiring) {
-          ask_permit(self);
+          ask_permit(self, i);
           return;
         }
         auto tok = caf::actor_cast<token_actor>(keep_of(self).live.token);
         self->request(tok, seconds{60}, token_atom::value, threshold)
-          .then([=](const access_token&) { ask_permit(self); },
+          .then([=](const access_token&) { ask_permit(self, i); },
                 [=](caf::error& err) {
                   if (!is_retriable(err))
                     fail_tenant(self, std::move(err));
                   else
-                    schedule_restart(self, reason_of(err).empty()
-                                             ? self->system().render(err)
-                                             : reason_of(err));
+                    schedule_restart(self, i, reason_of(err).empty()
+                                                ? self->system().render(err)
+                                                : reason_of(err));
                 });
       },
-      [=](caf::error& err) { schedule_restart(self, self->system().render(err)); });
+      [=](caf::error& err) { schedule_restart(self, i, self->system().render(err)); });
 }
 
 void on_granted(supervisor_pointer self, const std::string& holder) {
   auto& core = *self->state.core;
   auto& k = core.sup;
-  if (holder != k.permit_wait) {
-    // Not the one waited for (any more): a grant that crossed a release.
+  size_t i = 0;
+  while (i < k.lanes.size() && k.lanes[i].permit_wait != holder)
+    ++i;
+  if (holder.empty() || i == k.lanes.size()) {
+    // Not one waited for (any more): a grant that crossed a release.
     if (!core.permits->granted(holder))
       return;
     core.permits->release(holder);
     return;
   }
-  k.permit_wait.clear();
+  auto& lane = k.lanes[i];
+  lane.permit_wait.clear();
   if (!core.permits->granted(holder))
     return; // held already: this is a second answer
-  if (k.stopping || k.live.session) {
+  if (k.stopping || lane.session) {
     core.permits->release(holder); // nobody needs it any more
     return;
   }
-  spawn_session(self, false, holder);
+  spawn_session(self, i, false, holder);
 }
 
 // -- children that end ---------------------------------------------------------
 
-void on_session_exit(supervisor_pointer self, const caf::error& reason) {
+void on_session_exit(supervisor_pointer self, size_t i, const caf::error& reason) {
   auto& core = *self->state.core;
   auto& k = core.sup;
-  k.live.session = nullptr;
+  auto& lane = k.lanes[i];
+  lane.session = nullptr;
+  lane.connected = false;
   publish(self);
-  release_permit(self);
+  release_permit(self, i);
   if (k.stopping) {
     continue_stop(self);
     return;
   }
   auto now = now_ms(self);
-  if (now - k.session_started_ms >= core.cfg.stable_after.count())
-    k.status.attempt = 0; // it was stable: start the backoff over
+  if (now - lane.session_started_ms >= core.cfg.stable_after.count())
+    lane.attempt = 0; // it was stable: start the backoff over
   if (code_of(reason) != errc::none) {
     if (!is_retriable(reason)) {
       fail_tenant(self, reason);
       return;
     }
-    schedule_restart(self, reason_of(reason), retry_after_of(reason));
+    schedule_restart(self, i, reason_of(reason), retry_after_of(reason));
     return;
   }
   // Not a gcstream error: an exception, a kill, a crash. Count it.
   report(self, "actor_restarted",
-         {{"kind", "session"},
-          {"reason", self->system().render(reason)},
-          {"restarts", std::to_string(k.session_crashes.total() + 1)}});
+         lane_fields(self, i, {{"kind", "session"},
+                               {"reason", self->system().render(reason)},
+                               {"restarts",
+                                std::to_string(k.session_crashes.total() + 1)}}));
   if (!k.session_crashes.note(now)) {
     fail_tenant(self, past_limit(self, "session", k.session_crashes, reason));
     return;
   }
-  schedule_restart(self, "session crashed: " + self->system().render(reason));
+  schedule_restart(self, i, "session crashed: " + self->system().render(reason));
 }
 
 // A token, orderer or metrics actor died: start it again after the backoff
@@ -293,8 +368,9 @@ void on_child_exit(supervisor_pointer self, const char* kind,
 
 void on_down(supervisor_pointer self, const caf::down_msg& msg) {
   auto& k = keep_of(self);
-  if (k.live.session && msg.source == k.live.session.address()) {
-    on_session_exit(self, msg.reason);
+  size_t lane = 0;
+  if (lane_of_session(self, msg.source, &lane)) {
+    on_session_exit(self, lane, msg.reason);
   } else if (k.live.token && msg.source == k.live.token.address()) {
     k.live.token = nullptr;
     publish(self);
@@ -337,7 +413,9 @@ void complete_stop(supervisor_pointer self) {
   auto& core = *self->state.core;
   auto& k = core.sup;
   // No actor uses the kept state any more: it can be read here.
-  uint64_t undelivered = core.inbox ? core.inbox->buffered_events() : 0;
+  uint64_t undelivered = 0;
+  for (auto& in : core.inboxes())
+    undelivered += in->buffered_events();
   if (core.orderer)
     undelivered += core.orderer->held_events();
   k.status.undelivered = undelivered;
@@ -347,9 +425,13 @@ void complete_stop(supervisor_pointer self) {
             {"journal", core.orderer && core.orderer->store
                           ? "kept in the journal for the next start"
                           : "none: lost with the process"}});
-  release_permit(self);
+  for (size_t i = 0; i < k.lanes.size(); ++i)
+    release_permit(self, i);
   if (core.sockets)
     core.sockets->close_left(1000, "tenant stopped");
+  for (auto& l : core.lanes)
+    if (l.sockets && l.sockets != core.sockets)
+      l.sockets->close_left(1000, "tenant stopped");
   core.permits->release_all(); // no channel of the tenant is left
   if (k.live.token) {
     self->demonitor(k.live.token.address());
@@ -415,23 +497,34 @@ void drain_orderer(supervisor_pointer self) {
       });
 }
 
-// Where a stop goes next: the session drains the inbox first, then the
+// Where a stop goes next: the sessions drain their inboxes first, then the
 // orderer drains to the sinks.
 void continue_stop(supervisor_pointer self) {
   auto& core = *self->state.core;
   auto& k = core.sup;
   auto deadline = caf::timespan{core.cfg.drain_timeout};
-  if (k.live.session) {
-    caf::anon_send(k.live.session, stop_atom::value, deadline);
+  if (any_session(self)) {
+    for (auto& l : k.lanes)
+      if (l.session && !l.stop_sent) {
+        l.stop_sent = true;
+        caf::anon_send(l.session, stop_atom::value, deadline);
+      }
     return;
   }
-  if (!k.draining && core.inbox && !core.inbox->empty()
-      && (core.orderer ? bool(k.live.orderer) : bool(core.ingest))) {
-    // No session left, but events wait: a session that only drains.
+  if (!k.draining && (core.orderer ? bool(k.live.orderer) : bool(core.ingest))) {
+    // No session left, but events wait: a session that only drains, for
+    // each channel whose inbox holds some.
     k.draining = true;
-    spawn_session(self, true);
-    caf::anon_send(k.live.session, stop_atom::value, deadline);
-    return;
+    for (size_t i = 0; i < k.lanes.size(); ++i) {
+      auto in = inbox_of(core, i);
+      if (!in || in->empty())
+        continue;
+      spawn_session(self, i, true);
+      k.lanes[i].stop_sent = true;
+      caf::anon_send(k.lanes[i].session, stop_atom::value, deadline);
+    }
+    if (any_session(self))
+      return;
   }
   drain_orderer(self);
 }
@@ -441,7 +534,9 @@ void begin_stop(supervisor_pointer self) {
   if (k.stopping)
     return;
   k.stopping = true;
-  ++k.restart_gen; // cancels a pending restart
+  ++k.restart_gen; // cancels the pending restarts
+  for (auto& l : k.lanes)
+    l.restart_pending = 0;
   if (!k.failed)
     set_state(self, "stopping", "");
   continue_stop(self);
@@ -467,6 +562,7 @@ void start(supervisor_pointer self) {
     k.token_crashes = restart_tracker{core.cfg.child_restarts};
     k.orderer_crashes = restart_tracker{core.cfg.child_restarts};
     k.metrics_crashes = restart_tracker{core.cfg.child_restarts};
+    k.lanes.resize(std::max<size_t>(1, core.lanes.size()));
   }
   publish(self);
   // Adopt what lives (a monitor of a dead actor reports it at once: it is
@@ -483,23 +579,27 @@ void start(supervisor_pointer self) {
     adopt_or(k.live.metrics, spawn_metrics);
   if (core.orderer && (!k.orderer_stopping || k.live.orderer))
     adopt_or(k.live.orderer, spawn_orderer);
-  if (k.live.session) {
-    self->monitor(k.live.session);
-    caf::anon_send(k.live.session, adopt_atom::value,
-                   caf::actor_cast<channel_listener>(self));
-  }
+  for (auto& l : k.lanes)
+    if (l.session) {
+      self->monitor(l.session);
+      caf::anon_send(l.session, adopt_atom::value,
+                     caf::actor_cast<channel_listener>(self));
+    }
   if (k.stopping) {
-    if (k.orderer_stopping || (k.draining && !k.live.session))
+    if (k.orderer_stopping || (k.draining && !any_session(self)))
       drain_orderer(self); // again: the request died with the old supervisor
     else
       continue_stop(self);
     return;
   }
-  if (!k.live.session) {
-    if (!k.permit_wait.empty())
-      ask_permit(self);
+  for (size_t i = 0; i < k.lanes.size(); ++i) {
+    auto& l = k.lanes[i];
+    if (l.session)
+      continue;
+    if (!l.permit_wait.empty())
+      ask_permit(self, i);
     else
-      launch(self);
+      launch(self, i); // (a restart the old supervisor had scheduled, too)
   }
 }
 
@@ -513,15 +613,31 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
   return {
     [=](channel_atom, const channel_info& ch) {
       auto& k = keep_of(self);
-      k.last_channel = ch;
-      if (k.status.state != "connected" && !k.stopping) {
+      // From a session (a test may send it anonymously to a tenant of one
+      // channel).
+      size_t i = 0;
+      auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (!lane_of_session(self, sender, &i) && k.lanes.size() > 1)
+        return; // a session that is gone by now
+      auto& lane = k.lanes[i];
+      lane.last_channel = ch;
+      lane.connected = true;
+      bool all = std::all_of(k.lanes.begin(), k.lanes.end(),
+                             [](const lane_keep& l) { return l.connected; });
+      if (all && k.status.state != "connected" && !k.stopping) {
+        k.status.attempt = max_attempt(k);
         set_state(self, "connected", "");
-        report(self, "tenant_connected", {{"channel", channel_tag(ch.id)}});
+        audit_fields f{{"channel", channel_tag(ch.id)}};
+        if (k.lanes.size() > 1)
+          f.emplace_back("channels", std::to_string(k.lanes.size()));
+        report(self, "tenant_connected", std::move(f));
       }
     },
     [=](restart_atom, uint64_t gen) {
-      if (gen == keep_of(self).restart_gen)
-        launch(self);
+      auto& k = keep_of(self);
+      for (size_t i = 0; i < k.lanes.size(); ++i)
+        if (gen != 0 && k.lanes[i].restart_pending == gen)
+          launch(self, i);
     },
     [=](respawn_atom, const std::string& kind, uint64_t) { respawn(self, kind); },
     [=](granted_atom, const std::string&, const std::string& holder) {
@@ -540,7 +656,7 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
     },
     [=](children_atom) {
       auto& k = keep_of(self);
-      return std::make_tuple(k.live.session, k.live.orderer);
+      return std::make_tuple(k.lanes.front().session, k.live.orderer);
     },
     [=](stop_atom) { begin_stop(self); },
   };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -477,26 +478,20 @@ void read_tenant(checker& c, const json& j, const std::string& p,
   if (!j.contains("topics") || !j["topics"].is_array() || j["topics"].empty()) {
     c.fail(p + ".topics", "expected a non-empty array of topic names");
   } else {
-    bool names = true;
     for (size_t i = 0; i < j["topics"].size(); ++i) {
       auto& v = j["topics"][i];
       auto at = p + ".topics[" + std::to_string(i) + "]";
       if (!v.is_string() || v.get<std::string>().empty()) {
         c.fail(at, "expected a topic name");
-        names = false;
       } else if (auto bad = topic_problem(v.get<std::string>()); !bad.empty()) {
         c.fail(at, bad);
-        names = false;
       } else {
         t.topics.push_back(v.get<std::string>());
       }
     }
-    // Names asked for twice (among the well-formed ones), and more than a
-    // channel holds.
+    // Names asked for twice (among the well-formed ones).
     for (auto& problem : topic_list_problems(t.topics))
       c.fail(p + ".topics", problem);
-    if (auto n = topics_weight(t.topics); names && n > max_topics_per_channel)
-      c.fail(p + ".topics", too_many_topics_text(n));
   }
   c.boolean(j, p, "combine_topics", t.combine_topics);
   read_tenant_knobs(c, j, p, t);
@@ -582,6 +577,46 @@ void read_metrics(checker& c, const json& j, program_config& out) {
   out.runtime.health_webhook.signing_key = m.signing_key;
 }
 
+// Each OAuth client's tenants, one channel per 1,000 topics each, within
+// its budget of live channels (runtime.max_live_channels): checked before
+// anything connects, with the numbers.
+void check_channel_budget(checker& c, const program_config& out) {
+  struct use {
+    size_t channels = 0;
+    std::string who;
+    std::string first_path;
+  };
+  std::map<std::string, use> by_client;
+  std::vector<std::string> order;
+  for (size_t i = 0; i < out.tenants.size(); ++i) {
+    auto& t = out.tenants[i];
+    auto key = limiter_key_of(t.login_url, t.client_id);
+    auto n = std::max<size_t>(1, tenant_channels(t.topics, t.combine_topics).size());
+    auto [it, fresh] = by_client.try_emplace(key);
+    if (fresh) {
+      order.push_back(key);
+      it->second.first_path = "tenants[" + std::to_string(i) + "]";
+    }
+    it->second.channels += n;
+    it->second.who += (it->second.who.empty() ? "" : ", ") + t.id + " ("
+                      + std::to_string(n) + ")";
+  }
+  auto max = out.runtime.limiter.max_live;
+  for (auto& key : order) {
+    auto& u = by_client[key];
+    if (u.channels <= max)
+      continue;
+    c.fail("tenants", "the tenants of OAuth client '" + key.substr(key.find('|') + 1)
+                        + "' at " + key.substr(0, key.find('|')) + " need "
+                        + std::to_string(u.channels) + " channels (" + u.who
+                        + "; one per " + std::to_string(max_topics_per_channel)
+                        + " topics), but runtime.max_live_channels is "
+                        + std::to_string(max)
+                        + " (the service allows 20 a client): fewer topics, "
+                          "another OAuth client, or a higher max_live_channels");
+  }
+}
+
 } // namespace
 
 caf::expected<program_config> parse_config(const std::string& text,
@@ -626,6 +661,7 @@ caf::expected<program_config> parse_config(const std::string& text,
         read_tenant(c, j["tenants"][i], "tenants[" + std::to_string(i) + "]",
                     ids, out);
     }
+    check_channel_budget(c, out);
     read_metrics(c, j.contains("metrics") ? j["metrics"] : json::object(), out);
     if (c.string(j, "", "audit_log", out.audit_log))
       out.audit_log = c.path_of(out.audit_log);

@@ -15,16 +15,6 @@ namespace gcstream {
 
 using namespace std::chrono;
 
-std::string limiter_key_of(const std::string& login_url,
-                           const std::string& client_id) {
-  auto host = login_url;
-  if (auto p = host.find("://"); p != std::string::npos)
-    host.erase(0, p + 3);
-  if (auto p = host.find_first_of("/?#"); p != std::string::npos)
-    host.erase(p);
-  return host + "|" + client_id;
-}
-
 namespace {
 
 // Stops `a` after what it was sent so far (a poke first: the audit
@@ -141,8 +131,6 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
       all += (all.empty() ? "" : "; ") + p;
     return bad(all);
   }
-  if (auto n = topics_weight(c.topics); n > max_topics_per_channel)
-    return bad(too_many_topics_text(n));
   if (c.sinks.empty())
     return bad("no sinks");
   {
@@ -152,15 +140,36 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   }
   if (pc_->tenant(c.id))
     return bad("a tenant with this id exists");
+  // One channel per 1,000 topics, from the OAuth client's budget of live
+  // channels, which every tenant on that client shares.
+  auto channels = tenant_channels(c.topics, c.combine_topics);
+  auto key = limiter_key_of(c.login_url, c.client_id);
+  {
+    std::lock_guard<std::mutex> g{pc_->mtx};
+    size_t taken = 0;
+    std::string others;
+    for (auto& [id, core] : pc_->tenants) {
+      if (core->cfg.limiter_key != key || core->done())
+        continue;
+      auto n = std::max<size_t>(1, core->lanes.size());
+      taken += n;
+      others += (others.empty() ? "" : ", ") + id + " (" + std::to_string(n) + ")";
+    }
+    auto max = pc_->limiter_cfg.max_live;
+    if (taken + channels.size() > max)
+      return bad(channel_budget_text(channels.size(), topics_weight(c.topics), taken,
+                                     others, max));
+  }
   c.token.tenant = c.id;
   c.token.login_url = c.login_url;
   c.token.client_id = c.client_id;
   c.token.client_secret = std::move(c.client_secret);
   c.session.tenant = c.id;
   c.session.api_url = c.api_url;
-  c.session.topics = c.combine_topics ? combine_topics(c.topics) : c.topics;
+  c.session.topics = channels.front();
+  c.session.lanes = static_cast<uint32_t>(channels.size());
   c.supervisor.tenant = c.id;
-  c.supervisor.limiter_key = limiter_key_of(c.login_url, c.client_id);
+  c.supervisor.limiter_key = key;
   c.orderer.tenant = c.id;
   auto core = std::make_shared<tenant_core>(c.id);
   core->cfg = c.supervisor;
@@ -183,6 +192,24 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
                                                     pc_->limiter);
   core->sockets = std::make_shared<tenant_sockets>(
     ws_, [permits = core->permits](const std::string& p) { permits->release(p); });
+  if (channels.size() > 1) {
+    // A tenant of several channels: each its own inbox (a session owns one)
+    // and its own sockets left behind (a session closes only its channel's),
+    // all under the one budget.
+    for (size_t i = 0; i < channels.size(); ++i) {
+      channel_lane lane;
+      lane.topics = channels[i];
+      lane.inbox = i == 0 ? core->inbox
+                          : std::make_shared<event_inbox>(c.max_buffered_events, 1024,
+                                                          core->budget);
+      lane.sockets = i == 0 ? core->sockets
+                            : std::make_shared<tenant_sockets>(
+                                ws_, [permits = core->permits](const std::string& p) {
+                                  permits->release(p);
+                                });
+      core->lanes.push_back(std::move(lane));
+    }
+  }
   core->heartbeat_timeout_ms = c.session.heartbeat_timeout.count();
   core->on_failed = cfg_.on_tenant_failed;
   // Reading stops and starts again with the budget; both are audited.
@@ -208,6 +235,10 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   core->make_session = [deps, scfg = c.session](caf::actor_system& sys,
                                                  const session_start& s) {
     auto cfg = scfg;
+    cfg.lane = s.lane;
+    cfg.lanes = s.lanes;
+    if (!s.topics.empty())
+      cfg.topics = s.topics;
     cfg.resume = s.resume;
     cfg.drain_only = s.drain_only;
     cfg.permit = s.permit;
@@ -215,6 +246,10 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
     d.token = s.token;
     d.ingest = s.ingest;
     d.listener = s.listener;
+    if (s.inbox)
+      d.inbox = s.inbox;
+    if (s.sockets)
+      d.sockets = s.sockets;
     return caf::actor_cast<caf::actor>(sys.spawn(session_actor_impl, cfg, d));
   };
   metrics_deps md;
@@ -224,6 +259,10 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   md.budget = core->budget;
   md.http = http;
   core->metrics->inbox = core->inbox;
+  for (size_t i = 1; i < core->lanes.size(); ++i)
+    core->metrics->more_inboxes.push_back(core->lanes[i].inbox);
+  core->metrics->m.channels = static_cast<uint32_t>(channels.size());
+  core->metrics->m.topics = topics_weight(c.topics);
   core->metrics->budget = core->budget;
   core->metrics->board = core->orderer->board;
   core->make_metrics = [md, hook = cfg_.health_webhook,
@@ -342,7 +381,9 @@ stop_report runtime::stop_tenants(std::vector<std::shared_ptr<tenant_core>> core
       // Not in time: stopped now, without a drain (its supervisor may be
       // stuck); what it held is counted as undelivered.
       out.not_stopped.push_back(core->id);
-      auto held = core->inbox ? core->inbox->buffered_events() : 0;
+      uint64_t held = 0;
+      for (auto& in : core->inboxes())
+        held += in->buffered_events();
       abandon_tenant(sys_, *core, "did not stop within "
                                     + std::to_string(deadline.count()) + " ms",
                      false);
@@ -391,8 +432,8 @@ std::vector<tenant_metrics> runtime::metrics(milliseconds) const {
     m.state = st.state;
     m.reason = st.reason;
     m.state_since_ms = st.since_ms;
-    if (core->inbox)
-      m.last_frame_ms = std::max(m.last_frame_ms, core->inbox->last_frame_ms());
+    for (auto& in : core->inboxes())
+      m.last_frame_ms = std::max(m.last_frame_ms, in->last_frame_ms());
     m.heartbeat_timeout_ms = core->heartbeat_timeout_ms;
     out.push_back(std::move(m));
   }

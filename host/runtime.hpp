@@ -39,6 +39,7 @@
 #include "actors/runtime_supervisor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/tenant_core.hpp"
+#include "runtime/endpoints.hpp" // limiter_key_of
 #include "runtime/http_client.hpp"
 #include "runtime/http_listener.hpp"
 #include "runtime/timer_wheel.hpp"
@@ -233,10 +234,5 @@ private:
   std::string fatal_;
   bool stopped_ = false;
 };
-
-/// The connection limiter's key for a login URL and client id: the host part
-/// of the URL and the id ("login.mypurecloud.com|app").
-std::string limiter_key_of(const std::string& login_url,
-                           const std::string& client_id);
 
 } // namespace gcstream

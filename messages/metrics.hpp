@@ -50,7 +50,13 @@ struct tenant_metrics {
   /// event rate times its length).
   histogram gap_length{duration_bounds()};
   double estimated_missed = 0;
+  /// When the oldest gap in progress began, epoch ms (0: none). A tenant
+  /// with several channels has a gap per channel: `topics_in_gap` says how
+  /// many of its `topics` are in one now.
   int64_t gap_since_ms = 0;
+  uint32_t channels = 1;
+  uint64_t topics = 0;
+  uint64_t topics_in_gap = 0;
   double last_gap_s = 0;
   double last_reconnect_s = 0;
   /// Events per second recently received.
@@ -87,7 +93,7 @@ typename Inspector::result_type inspect(Inspector& f, tenant_metrics& x) {
            x.reason, x.state_since_ms, x.connects, x.disconnects, x.sessions,
            x.rollovers, x.malformed, x.service_replies, x.foreign_system_messages,
            x.topics_rejected, x.oversized_frames, x.reconnect_latency, x.gap_length,
-           x.estimated_missed, x.gap_since_ms, x.last_gap_s, x.last_reconnect_s,
+           x.estimated_missed, x.gap_since_ms, x.channels, x.topics, x.topics_in_gap, x.last_gap_s, x.last_reconnect_s,
            x.event_rate, x.last_frame_ms, x.heartbeat_timeout_ms, x.token_expires_ms, x.inbox_buffered,
            x.inbox_dropped, x.held, x.held_cap, x.reading_paused, x.paused_s,
            x.restarts, x.audit_lost, x.problem, x.undelivered_at_stop,

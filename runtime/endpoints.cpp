@@ -102,4 +102,14 @@ caf::error check_url(std::string_view url, bool allow_insecure) {
   return caf::none;
 }
 
+std::string limiter_key_of(const std::string& login_url,
+                           const std::string& client_id) {
+  auto host = login_url;
+  if (auto p = host.find("://"); p != std::string::npos)
+    host.erase(0, p + 3);
+  if (auto p = host.find_first_of("/?#"); p != std::string::npos)
+    host.erase(p);
+  return host + "|" + client_id;
+}
+
 } // namespace gcstream

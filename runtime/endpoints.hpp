@@ -37,4 +37,9 @@ bool is_loopback_url(std::string_view url);
 /// (unless `allow_insecure`); errc::insecure_url or errc::bad_url otherwise.
 caf::error check_url(std::string_view url, bool allow_insecure);
 
+/// The connection limiter's key for a login URL and client id: the host part
+/// of the URL and the id ("login.mypurecloud.com|app").
+std::string limiter_key_of(const std::string& login_url,
+                           const std::string& client_id);
+
 } // namespace gcstream

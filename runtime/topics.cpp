@@ -125,10 +125,41 @@ size_t topics_weight(const std::vector<std::string>& topics) {
 }
 
 std::string too_many_topics_text(size_t n) {
-  return std::to_string(n) + " topics (a combined topic counted as its parts): one "
-         "channel holds at most " + std::to_string(max_topics_per_channel)
-         + ", and spreading a tenant over several channels is not built yet: split "
-           "the topics over tenants of at most " + std::to_string(max_topics_per_channel);
+  return std::to_string(n) + " topics (a combined topic counted as its parts) on one "
+         "channel: a channel holds at most " + std::to_string(max_topics_per_channel);
+}
+
+std::vector<std::vector<std::string>>
+spread_topics(const std::vector<std::string>& topics, size_t per_channel) {
+  std::vector<std::vector<std::string>> out;
+  size_t used = 0;
+  for (auto& t : topics) {
+    auto w = topic_weight(t);
+    if (out.empty() || used + w > per_channel) {
+      out.emplace_back();
+      used = 0;
+    }
+    out.back().push_back(t);
+    used += w;
+  }
+  return out;
+}
+
+std::string channel_budget_text(size_t need, size_t topics, size_t taken,
+                                const std::string& others, size_t max) {
+  auto text = "needs " + std::to_string(need) + " channel" + (need == 1 ? "" : "s") + " ("
+              + std::to_string(topics) + " topics, at most "
+              + std::to_string(max_topics_per_channel) + " a channel), but its OAuth client has "
+              + std::to_string(max) + " (max_live_channels)";
+  if (taken > 0)
+    text += ", of which " + std::to_string(taken) + " go to " + others;
+  return text + ": fewer topics, another OAuth client, or a higher max_live_channels (the "
+                "service allows 20 a client; a rollover waits for a free one)";
+}
+
+std::vector<std::vector<std::string>>
+tenant_channels(const std::vector<std::string>& topics, bool combine) {
+  return spread_topics(combine ? combine_topics(topics) : topics);
 }
 
 std::vector<std::string> expand_topic(std::string_view topic) {

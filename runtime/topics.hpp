@@ -36,8 +36,27 @@ size_t topic_weight(std::string_view topic);
 /// The count of a whole list, each topic by its topic_weight.
 size_t topics_weight(const std::vector<std::string>& topics);
 
-/// Why a tenant with `n` topics (counted with topic_weight) cannot start.
+/// Why one channel cannot take `n` topics (counted with topic_weight).
 std::string too_many_topics_text(size_t n);
+
+/// Spreads `topics` over channels of at most `per_channel` each (counted
+/// with topic_weight), in order, filling each channel before the next: the
+/// same list always gives the same channels. A topic weighing more than
+/// `per_channel` gets a channel of its own (which the service refuses).
+std::vector<std::vector<std::string>>
+spread_topics(const std::vector<std::string>& topics,
+              size_t per_channel = max_topics_per_channel);
+
+/// Why a tenant needing `need` channels (for `topics` topics) does not fit
+/// its OAuth client's budget of `max` live channels, of which `taken` are
+/// other tenants' (`others`: who, with how many; may be empty).
+std::string channel_budget_text(size_t need, size_t topics, size_t taken,
+                                const std::string& others, size_t max);
+
+/// The channels a tenant subscribes `topics` on: combined first when
+/// `combine` (combine_topics), then spread (spread_topics).
+std::vector<std::vector<std::string>>
+tenant_channels(const std::vector<std::string>& topics, bool combine);
 
 /// The names the service sends a topic's events under: the topic itself, or
 /// one name per part of a combined topic.

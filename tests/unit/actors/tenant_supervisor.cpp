@@ -47,6 +47,7 @@ struct supervisor_fixture : test::deterministic_fixture {
   session_log log;
   std::vector<caf::actor> sessions;
   std::vector<channel_info> resumes;
+  std::vector<session_start> starts;
   std::optional<caf::error> sup_exit;
   caf::actor watcher;
 
@@ -59,7 +60,7 @@ struct supervisor_fixture : test::deterministic_fixture {
     return s;
   }
 
-  void start(supervisor_settings s, int token_lifetime_s = 300) {
+  void start(supervisor_settings s, int token_lifetime_s = 300, size_t lanes = 1) {
     token_settings ts;
     ts.tenant = "acme";
     ts.login_url = "http://127.0.0.1:9";
@@ -71,6 +72,12 @@ struct supervisor_fixture : test::deterministic_fixture {
     core = std::make_shared<tenant_core>("acme");
     core->cfg = s;
     core->inbox = std::make_shared<event_inbox>();
+    for (size_t i = 0; lanes > 1 && i < lanes; ++i) {
+      channel_lane l;
+      l.topics = {"v2.users.u" + std::to_string(i) + ".presence"};
+      l.inbox = i == 0 ? core->inbox : std::make_shared<event_inbox>();
+      core->lanes.push_back(l);
+    }
     core->token = std::make_shared<token_keep>();
     core->audit = audit.queue;
     core->limiter = std::make_shared<limiter_ref>();
@@ -80,6 +87,7 @@ struct supervisor_fixture : test::deterministic_fixture {
     };
     core->make_session = [this](caf::actor_system& sys, const session_start& st) {
       resumes.push_back(st.resume);
+      starts.push_back(st);
       auto h = sys.spawn(idle_session, &log);
       sessions.push_back(h);
       return h;
@@ -91,7 +99,7 @@ struct supervisor_fixture : test::deterministic_fixture {
     BOOST_REQUIRE_EQUAL(http->calls.size(), 1u);
     http->reply(0, 200, test::fake_http::token_body("t1", token_lifetime_s));
     sched.run();
-    BOOST_REQUIRE_EQUAL(sessions.size(), 1u);
+    BOOST_REQUIRE_EQUAL(sessions.size(), lanes);
   }
 
   void watch(supervisor_actor s) {
@@ -123,9 +131,9 @@ struct supervisor_fixture : test::deterministic_fixture {
     sched.run();
   }
 
-  // Ends the current session with `reason`.
-  void end_session(caf::error reason) {
-    auto& h = sessions.back();
+  // Ends the current session (or the i-th started) with `reason`.
+  void end_session(caf::error reason, size_t i = SIZE_MAX) {
+    auto& h = i == SIZE_MAX ? sessions.back() : sessions.at(i);
     h->enqueue(nullptr, caf::make_message_id(),
                caf::make_message(caf::exit_msg{h->address(), std::move(reason)}),
                nullptr);
@@ -334,6 +342,54 @@ BOOST_AUTO_TEST_CASE(a_new_supervisor_finishes_a_stop_its_predecessor_began) {
   BOOST_CHECK_EQUAL(sessions.size(), 1u);
 }
 
+BOOST_AUTO_TEST_CASE(each_channel_of_a_tenant_has_its_own_session_and_backoff) {
+  start(settings(), 300, 3);
+  for (uint32_t i = 0; i < 3; ++i) {
+    BOOST_CHECK_EQUAL(starts[i].lane, i);
+    BOOST_CHECK_EQUAL(starts[i].lanes, 3u);
+    BOOST_CHECK(starts[i].topics == core->lanes[i].topics);
+    BOOST_CHECK(starts[i].inbox == core->lanes[i].inbox);
+  }
+  BOOST_CHECK_EQUAL(core->handles().sessions.size(), 3u);
+  auto told = [&](size_t session, const std::string& ch) {
+    caf::send_as(sessions[session], sup, channel_atom::value,
+                 channel_info{ch, "ws://x/" + ch, 0});
+    sched.run();
+  };
+  // Connected once every channel streams, not before.
+  told(0, "ch-0");
+  told(1, "ch-1");
+  BOOST_CHECK_EQUAL(status().state, "starting");
+  told(2, "ch-2");
+  BOOST_CHECK_EQUAL(status().state, "connected");
+  // The second channel's session ends: that channel alone backs off and
+  // resumes its own channel; the other two sessions are left alone.
+  end_session(network_trouble(), 1);
+  BOOST_CHECK_EQUAL(status().state, "reconnecting");
+  auto backoffs = audit.of("backoff_scheduled");
+  BOOST_REQUIRE_EQUAL(backoffs.size(), 1u);
+  BOOST_CHECK_EQUAL(test::audit_capture::field(backoffs[0], "lane"), "1");
+  BOOST_CHECK_EQUAL(test::audit_capture::field(backoffs[0], "topics"), "1");
+  advance(2s);
+  BOOST_REQUIRE_EQUAL(sessions.size(), 4u);
+  BOOST_CHECK_EQUAL(starts.back().lane, 1u);
+  BOOST_CHECK_EQUAL(resumes.back().id, "ch-1");
+  BOOST_CHECK_EQUAL(log.stops, 0u);
+  told(3, "ch-1b");
+  BOOST_CHECK_EQUAL(status().state, "connected");
+  // A message from a session that is gone changes nothing.
+  told(1, "stale");
+  end_session(network_trouble(), 3);
+  advance(2s);
+  BOOST_CHECK_EQUAL(resumes.back().id, "ch-1b");
+  // Stopping stops every channel's session.
+  caf::anon_send(sup, stop_atom::value);
+  sched.run();
+  BOOST_CHECK_EQUAL(log.stops, 3u);
+  BOOST_CHECK_EQUAL(core->status().state, "stopped");
+  BOOST_CHECK_EQUAL(core->permits->held_count(), 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_permit_still_asked_for_is_asked_of_a_new_limiter) {
   start(settings());
   end_session(network_trouble());
@@ -342,7 +398,7 @@ BOOST_AUTO_TEST_CASE(a_permit_still_asked_for_is_asked_of_a_new_limiter) {
   sched.run();
   advance(30s);
   BOOST_CHECK_EQUAL(sessions.size(), 1u);
-  BOOST_CHECK(!core->sup.permit_wait.empty());
+  BOOST_CHECK(!core->sup.lanes.front().permit_wait.empty());
   // A new limiter (the runtime's supervisor starts it and tells everyone).
   limiter = sys.spawn(connection_limiter, limiter_settings{20, 1000},
                       std::vector<limiter_hold>{});

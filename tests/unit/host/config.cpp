@@ -140,13 +140,43 @@ BOOST_AUTO_TEST_CASE(topics_are_checked_before_anything_connects) {
   // A name asked for twice, also through a combined topic.
   has(with({"v2.users.a.presence", "v2.users.a?presence&station"}),
       "tenants[0].topics: topic 'v2.users.a.presence' is asked for by both");
-  // More than a channel holds, a combined topic counted as its parts.
+  // More than a channel holds is spread over channels: 1,001 topics (a
+  // combined topic counted as its parts) are two, and fit.
   std::vector<std::string> many;
   for (int i = 0; i < 500; ++i)
     many.push_back("v2.users.u" + std::to_string(i) + "?presence&routingStatus");
   BOOST_CHECK_EQUAL(with(many), "");
   many.push_back("v2.users.last.presence");
-  has(with(many), "tenants[0].topics: 1001 topics (a combined topic counted as its parts)");
+  BOOST_CHECK_EQUAL(with(many), "");
+  // What the OAuth client's channels cannot hold is refused with the
+  // numbers: 20,001 topics need 21 channels of the 20.
+  std::vector<std::string> huge;
+  for (int i = 0; i < 20001; ++i)
+    huge.push_back("v2.users.u" + std::to_string(i) + ".presence");
+  has(with(huge), "tenants: the tenants of OAuth client 'app' at 127.0.0.1:8080 need 21 "
+                  "channels (acme (21); one per 1000 topics), but "
+                  "runtime.max_live_channels is 20");
+  // Tenants on one client share its channels; on another client they do not.
+  auto shared = [&](const std::string& second_client, int max_live) {
+    return problems_of([&](json& j) {
+      std::vector<std::string> a, b;
+      for (int i = 0; i < 2500; ++i)
+        a.push_back("v2.users.a" + std::to_string(i) + ".presence");
+      for (int i = 0; i < 1500; ++i)
+        b.push_back("v2.users.b" + std::to_string(i) + ".presence");
+      j["tenants"][0]["topics"] = a;
+      auto t = j["tenants"][0];
+      t["id"] = "beta";
+      t["client_id"] = second_client;
+      t["topics"] = b;
+      j["tenants"].push_back(t);
+      j["runtime"]["max_live_channels"] = max_live;
+    });
+  };
+  BOOST_CHECK_EQUAL(shared("app", 5), ""); // 3 + 2
+  has(shared("app", 4), "need 5 channels (acme (3), beta (2); one per 1000 topics), but "
+                        "runtime.max_live_channels is 4");
+  BOOST_CHECK_EQUAL(shared("other-app", 3), "");
   // Well-formed combined topics pass, and combining can be turned off.
   BOOST_CHECK_EQUAL(with({"v2.users.a?presence&routingStatus&station"}), "");
   auto cfg = parse_config(example, env, "/etc/gcstream");

@@ -129,6 +129,50 @@ BOOST_AUTO_TEST_CASE(combining_keeps_every_name_and_each_topic_within_200) {
   BOOST_CHECK_EQUAL(twice[0], "v2.users.u?a&b");
 }
 
+BOOST_AUTO_TEST_CASE(topics_spread_over_channels_of_at_most_1000_in_order) {
+  std::vector<std::string> in;
+  for (int i = 0; i < 2500; ++i)
+    in.push_back("v2.users.u" + std::to_string(i) + ".presence");
+  auto ch = spread_topics(in);
+  BOOST_REQUIRE_EQUAL(ch.size(), 3u);
+  BOOST_CHECK_EQUAL(ch[0].size(), 1000u);
+  BOOST_CHECK_EQUAL(ch[1].size(), 1000u);
+  BOOST_CHECK_EQUAL(ch[2].size(), 500u);
+  BOOST_CHECK_EQUAL(ch[1].front(), "v2.users.u1000.presence");
+  BOOST_CHECK_EQUAL(ch[2].back(), "v2.users.u2499.presence");
+  // Exactly a channel's worth is one channel; one more is two.
+  in.resize(1000);
+  BOOST_CHECK_EQUAL(spread_topics(in).size(), 1u);
+  in.push_back("v2.users.extra.presence");
+  BOOST_CHECK_EQUAL(spread_topics(in).size(), 2u);
+  // A combined topic counts as its parts, and is never split.
+  std::vector<std::string> combined;
+  for (int i = 0; i < 400; ++i)
+    combined.push_back("v2.users.u" + std::to_string(i) + "?presence&routingStatus&station");
+  auto cc = spread_topics(combined);
+  BOOST_REQUIRE_EQUAL(cc.size(), 2u);
+  BOOST_CHECK_EQUAL(topics_weight(cc[0]), 999u); // 333 x 3: a 334th would make 1002
+  BOOST_CHECK_EQUAL(topics_weight(cc[1]), 201u);
+  // The same list gives the same channels (a restart finds its own again).
+  BOOST_CHECK(spread_topics(combined) == cc);
+  // A tenant's channels: combining first needs fewer.
+  std::vector<std::string> users;
+  for (int i = 0; i < 1200; ++i)
+    for (auto part : {".presence", ".routingStatus", ".conversations"})
+      users.push_back("v2.users.6c4b1a6e-1d2f-4c3b-9a8e-" + std::to_string(100000 + i) + part);
+  auto plain = tenant_channels(users, false);
+  auto joined = tenant_channels(users, true);
+  BOOST_CHECK_EQUAL(plain.size(), 4u); // 3,600 topics
+  BOOST_CHECK_EQUAL(joined.size(), 4u); // 1,200 x 3 parts: combining saves requests, not room
+  size_t names = 0;
+  for (auto& c : joined) {
+    BOOST_CHECK_LE(topics_weight(c), max_topics_per_channel);
+    names += topics_weight(c);
+  }
+  BOOST_CHECK_EQUAL(names, users.size());
+  BOOST_CHECK(spread_topics({}).empty());
+}
+
 BOOST_AUTO_TEST_CASE(the_services_list_refuses_unknown_families_and_user_topics) {
   const std::vector<topic_family> families = {
     {"v2.users.{id}.presence", false},
