@@ -595,10 +595,20 @@ std::string runtime::prometheus_text() {
   each("gcstream_gap_seconds", "Time with no open socket (the service has no replay)",
        "histogram",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, m.gap_length); });
-  each("gcstream_gap_open_seconds", "Length of the gap in progress (0: none)", "gauge",
+  each("gcstream_gap_open_seconds",
+       "Length of the oldest gap in progress, of any of the tenant's channels (0: none)",
+       "gauge",
        [&](const tenant_metrics& m, label_list l) {
          x.sample(l, m.gap_since_ms == 0 ? 0 : now_s - double(m.gap_since_ms) / 1000.0);
        });
+  each("gcstream_channels", "Channels the tenant's topics are spread over (at most "
+       "1,000 topics each)", "gauge",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.channels)); });
+  each("gcstream_topics", "Topics the tenant subscribes (a combined topic counted as "
+       "its parts)", "gauge",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.topics)); });
+  each("gcstream_gap_open_topics", "Topics whose channel has no open socket now", "gauge",
+       [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.topics_in_gap)); });
   each("gcstream_gap_missed_events_estimate_total",
        "Events probably missed during gaps: recent event rate times gap length",
        "counter",

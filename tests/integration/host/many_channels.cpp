@@ -173,6 +173,10 @@ BOOST_AUTO_TEST_CASE(five_thousand_topics_arrive_exactly_once_over_five_channels
   BOOST_CHECK_EQUAL(m[0].channels, 5u);
   BOOST_CHECK_EQUAL(m[0].topics, 5000u);
   BOOST_CHECK_EQUAL(m[0].topics_in_gap, 0u);
+  auto text = rt->prometheus_text();
+  for (auto line : {"gcstream_channels{tenant=\"big\"} 5", "gcstream_topics{tenant=\"big\"} 5000",
+                    "gcstream_gap_open_topics{tenant=\"big\"} 0"})
+    BOOST_CHECK_MESSAGE(text.find(std::string{"\n"} + line + "\n") != std::string::npos, line);
 
   // One channel's socket drops; another's gets socket_closing.
   auto it = live.begin();

@@ -126,6 +126,56 @@ BOOST_AUTO_TEST_CASE(a_lost_socket_is_a_gap_until_the_next_one_opens) {
   BOOST_CHECK_EQUAL(process_queue.all().front().event, "session_started");
 }
 
+BOOST_AUTO_TEST_CASE(a_channel_of_several_has_its_own_gap_for_its_topics) {
+  keep->m.channels = 3;
+  keep->m.topics = 2500;
+  start();
+  auto lane = [](const char* n, const char* topics, const char* channel) {
+    return std::vector<std::pair<std::string, std::string>>{
+      {"channel", channel}, {"lane", n}, {"topics", topics}};
+  };
+  tell("connected", lane("0", "1000", "c0"));
+  tell("connected", lane("1", "1000", "c1"));
+  tell("connected", lane("2", "500", "c2"));
+  // The third channel's socket goes while the others stream: a gap of its
+  // 500 topics only.
+  auto gone = lane("2", "500", "c2");
+  gone.emplace_back("reason", "dropped");
+  tell("disconnected", gone);
+  auto m = snapshot();
+  BOOST_CHECK_NE(m.gap_since_ms, 0);
+  BOOST_CHECK_EQUAL(m.topics_in_gap, 500u);
+  // The first one's goes too: 1,500 topics in a gap, from the older start.
+  advance(200ms);
+  auto first = lane("0", "1000", "c0");
+  first.emplace_back("reason", "dropped");
+  tell("disconnected", first);
+  auto older = m.gap_since_ms;
+  m = snapshot();
+  BOOST_CHECK_EQUAL(m.topics_in_gap, 1500u);
+  BOOST_CHECK_EQUAL(m.gap_since_ms, older);
+  advance(300ms);
+  tell("connected", lane("2", "500", "c2b"));
+  m = snapshot();
+  BOOST_CHECK_EQUAL(m.topics_in_gap, 1000u);
+  BOOST_CHECK_EQUAL(m.gap_length.count, 1u);
+  BOOST_CHECK_CLOSE(m.last_gap_s, 0.5, 0.01);
+  tell("connected", lane("0", "1000", "c0b"));
+  m = snapshot();
+  BOOST_CHECK_EQUAL(m.topics_in_gap, 0u);
+  BOOST_CHECK_EQUAL(m.gap_since_ms, 0);
+  BOOST_CHECK_EQUAL(m.gap_length.count, 2u);
+  // Each gap in the audit log names its channel and its topics.
+  std::vector<std::string> said;
+  for (auto& e : process_queue.all())
+    if (e.event == "gap_closed")
+      said.push_back(test::audit_capture::field(e, "lane") + "/"
+                     + test::audit_capture::field(e, "channel") + "/"
+                     + test::audit_capture::field(e, "topics") + "/"
+                     + test::audit_capture::field(e, "length_ms"));
+  BOOST_CHECK(said == (std::vector<std::string>{"2/c2/500/500", "0/c0/1000/300"}));
+}
+
 BOOST_AUTO_TEST_CASE(make_before_break_is_no_gap) {
   start();
   tell("session_started");
