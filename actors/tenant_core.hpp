@@ -130,6 +130,11 @@ struct supervisor_keep {
   restart_tracker token_crashes;
   restart_tracker orderer_crashes;
   restart_tracker metrics_crashes;
+  /// The tenant's topics were checked against the service's list (or there
+  /// is no check); the check's answer or retry waited for (0: none).
+  bool topics_checked = false;
+  uint64_t check_pending = 0;
+  uint32_t check_attempt = 0;
   /// Stopping (asked to, or failing): drain, then end.
   bool stopping = false;
   bool failed = false;
@@ -192,6 +197,14 @@ public:
   token_factory make_token;
   session_factory make_session;
   metrics_factory make_metrics;             // may be empty
+  /// Checks the tenant's topics against the service's list with `token`
+  /// (once, before the first channel is made), then calls `done` with the
+  /// topics refused (each a sentence that names it) and, when the list
+  /// could not be read, why (any thread). Empty: no check.
+  std::function<void(const std::string& token,
+                     std::function<void(std::vector<std::string> refused,
+                                        std::string unchecked)> done)>
+    check_topics;
   /// The session's heartbeat timeout: a connected tenant with no frame for
   /// longer is unhealthy (0: not judged).
   int64_t heartbeat_timeout_ms = 0;

@@ -276,6 +276,90 @@ void launch(supervisor_pointer self, size_t i) {
       [=](caf::error& err) { schedule_restart(self, i, self->system().render(err)); });
 }
 
+// Starts every channel that has no session and waits for nothing.
+void launch_all(supervisor_pointer self) {
+  auto& k = keep_of(self);
+  for (size_t i = 0; i < k.lanes.size(); ++i) {
+    auto& l = k.lanes[i];
+    if (l.session)
+      continue;
+    if (!l.permit_wait.empty())
+      ask_permit(self, i);
+    else
+      launch(self, i); // (a restart the old supervisor had scheduled, too)
+  }
+}
+
+// -- the topics, checked once against the service's list --------------------
+//
+// Before the first channel is made: a topic of no family the service lists,
+// or one that needs a user context, fails the tenant with every such topic
+// named. A list that cannot be read is audited (topics_unchecked) and the
+// tenant goes on: the subscription says what it rejects.
+
+void check_topics(supervisor_pointer self) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (k.stopping)
+    return;
+  auto gen = ++k.restart_gen;
+  k.check_pending = gen;
+  auto token = caf::actor_cast<token_actor>(k.live.token);
+  self->request(token, seconds{60}, token_atom::value,
+                caf::timespan{core.cfg.token_threshold})
+    .then(
+      [=](const access_token& t) {
+        auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+        self->state.core->check_topics(
+          t.reveal(), [weak, gen](std::vector<std::string> refused, std::string unchecked) {
+            if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(weak))
+              caf::anon_send(caf::actor_cast<supervisor_actor>(strong), topics_atom::value,
+                             gen, std::move(refused), std::move(unchecked));
+          });
+      },
+      [=](caf::error& err) {
+        auto& k = keep_of(self);
+        if (k.stopping || k.check_pending != gen)
+          return;
+        if (!is_retriable(err)) {
+          fail_tenant(self, std::move(err));
+          return;
+        }
+        auto why = reason_of(err).empty() ? self->system().render(err) : reason_of(err);
+        auto delay = full_jitter(self->state.core->cfg.backoff, k.check_attempt++, k.rng);
+        set_state(self, "reconnecting", why);
+        report(self, "backoff_scheduled", {{"delay_ms", std::to_string(delay.count())},
+                                           {"attempt", std::to_string(k.check_attempt)},
+                                           {"reason", why}});
+        k.check_pending = ++k.restart_gen;
+        self->delayed_send(self, delay, restart_atom::value, k.check_pending);
+      });
+}
+
+void on_topics_checked(supervisor_pointer self, uint64_t gen,
+                       std::vector<std::string>& refused, std::string& unchecked) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (gen != k.check_pending || k.stopping)
+    return;
+  k.check_pending = 0;
+  if (!refused.empty()) {
+    std::string why = "tenant " + core.id + ": the service's topic list (availabletopics) "
+                      "refuses " + std::to_string(refused.size()) + " topic"
+                      + (refused.size() == 1 ? "" : "s") + ": ";
+    for (size_t i = 0; i < refused.size() && i < 10; ++i)
+      why += (i == 0 ? "" : "; ") + refused[i];
+    if (refused.size() > 10)
+      why += "; and " + std::to_string(refused.size() - 10) + " more";
+    fail_tenant(self, make_error(errc::topics_refused, why));
+    return;
+  }
+  if (!unchecked.empty())
+    report(self, "topics_unchecked", {{"reason", unchecked}});
+  k.topics_checked = true;
+  launch_all(self);
+}
+
 void on_granted(supervisor_pointer self, const std::string& holder) {
   auto& core = *self->state.core;
   auto& k = core.sup;
@@ -592,15 +676,11 @@ void start(supervisor_pointer self) {
       continue_stop(self);
     return;
   }
-  for (size_t i = 0; i < k.lanes.size(); ++i) {
-    auto& l = k.lanes[i];
-    if (l.session)
-      continue;
-    if (!l.permit_wait.empty())
-      ask_permit(self, i);
-    else
-      launch(self, i); // (a restart the old supervisor had scheduled, too)
+  if (!k.topics_checked && core.check_topics) {
+    check_topics(self); // (again, when the answer died with the old supervisor)
+    return;
   }
+  launch_all(self);
 }
 
 } // namespace
@@ -635,6 +715,10 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
     },
     [=](restart_atom, uint64_t gen) {
       auto& k = keep_of(self);
+      if (gen != 0 && gen == k.check_pending) {
+        check_topics(self);
+        return;
+      }
       for (size_t i = 0; i < k.lanes.size(); ++i)
         if (gen != 0 && k.lanes[i].restart_pending == gen)
           launch(self, i);
@@ -643,6 +727,8 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
     [=](granted_atom, const std::string&, const std::string& holder) {
       on_granted(self, holder);
     },
+    [=](topics_atom, uint64_t gen, std::vector<std::string>& refused,
+        std::string& unchecked) { on_topics_checked(self, gen, refused, unchecked); },
     [=](status_atom) { return keep_of(self).status; },
     [=](stats_atom) -> caf::result<orderer_stats> {
       auto& k = keep_of(self);

@@ -51,6 +51,8 @@ const std::vector<topic_family>& topic_families() {
                  false});
     f.push_back({"v2.users.{id}.routingStatus", "A user's routing status",
                  {"routing:agent:view"}, false});
+    f.push_back({"v2.users.{id}.station", "A user's station association",
+                 {"stations:station:view"}, false});
     f.push_back({"v2.users.{id}.conversations", "The current user's conversations", {},
                  true});
     f.push_back({"v2.routing.queues.{id}.conversations", "A queue's conversations",

@@ -467,7 +467,7 @@ void read_tenant(checker& c, const json& j, const std::string& p,
                        "session", "backoff", "supervisor", "ordering", "dedupe",
                        "delivery", "sinks", "inbox_max_events",
                        "max_buffered_events", "overflow", "journal",
-                       "dead_letter", "combine_topics"}))
+                       "dead_letter", "combine_topics", "check_topics"}))
     return;
   tenant_config t;
   if (c.string(j, p, "id", t.id, true) && !ids.insert(t.id).second)
@@ -494,6 +494,7 @@ void read_tenant(checker& c, const json& j, const std::string& p,
       c.fail(p + ".topics", problem);
   }
   c.boolean(j, p, "combine_topics", t.combine_topics);
+  c.boolean(j, p, "check_topics", t.check_topics);
   read_tenant_knobs(c, j, p, t);
   if (c.string(j, p, "journal", t.journal_path))
     t.journal_path = c.path_of(t.journal_path);

@@ -58,8 +58,7 @@ std::string token_of(http_client& http, const tenant_config& t, std::string& why
 std::vector<topic_family> families_of(http_client& http, const tenant_config& t,
                                       const std::string& token, std::string& why) {
   http_request req;
-  req.url = t.api_url
-            + "/api/v2/notifications/availabletopics?expand=requiresPermissions,topicParameters";
+  req.url = t.api_url + available_topics_path;
   req.headers.emplace_back("Authorization", "Bearer " + token);
   auto r = fetch(http, std::move(req));
   if (!r) {
@@ -70,16 +69,7 @@ std::vector<topic_family> families_of(http_client& http, const tenant_config& t,
     why = "no topic list: the service answered " + std::to_string(r->status);
     return {};
   }
-  auto body = json::parse(r->body, nullptr, false);
-  std::vector<topic_family> out;
-  if (body.is_object() && body.contains("entities") && body["entities"].is_array())
-    for (auto& e : body["entities"])
-      if (e.is_object() && e.contains("id") && e["id"].is_string()) {
-        // (Anything but true is no user context: the answer is the service's.)
-        auto user = e.find("requiresCurrentUser");
-        out.push_back({e["id"].get<std::string>(),
-                       user != e.end() && user->is_boolean() && user->get<bool>()});
-      }
+  auto out = parse_topic_families(r->body);
   if (out.empty())
     why = "no topic list: the service's answer lists no topic";
   return out;

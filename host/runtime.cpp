@@ -230,6 +230,30 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
       return {};
     return sys.spawn(token_actor_impl, tc, http, core->audit, core->token);
   };
+  if (c.check_topics) {
+    core->check_topics = [http, url = c.api_url + available_topics_path,
+                          topics = c.topics](const std::string& token, auto done) {
+      http_request req;
+      req.url = url;
+      req.headers.emplace_back("Authorization", "Bearer " + token);
+      http->submit(std::move(req), [topics, done](caf::expected<http_response> r) {
+        std::string unchecked;
+        std::vector<topic_family> families;
+        if (!r)
+          unchecked = "no topic list: " + reason_of(r.error());
+        else if (r->status != 200)
+          unchecked = "no topic list: the service answered " + std::to_string(r->status);
+        else if ((families = parse_topic_families(r->body)).empty())
+          unchecked = "no topic list: the service's answer lists no topic";
+        std::vector<std::string> refused;
+        if (unchecked.empty())
+          for (auto& t : topics)
+            if (auto p = topic_family_problem(t, families); !p.empty())
+              refused.push_back(std::move(p));
+        done(std::move(refused), std::move(unchecked));
+      });
+    };
+  }
   session_deps deps{token_actor{}, http, ws_, ingest_actor{}, core->inbox, {},
                     core->audit, core->budget, core->sockets, core->permits, wheel_};
   core->make_session = [deps, scfg = c.session](caf::actor_system& sys,

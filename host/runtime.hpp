@@ -102,6 +102,12 @@ struct tenant_config {
   /// Subscribe "v2.users.<id>.<x>" topics of one user as one combined topic
   /// (runtime/topics.hpp); events still carry the expanded names.
   bool combine_topics = true;
+  /// Checks the topics against the service's list (GET availabletopics)
+  /// once, before the first channel is made: a topic of no family, or one
+  /// that needs a user context, fails the tenant (topics_refused) naming it.
+  /// A list that cannot be read is audited (topics_unchecked) and the tenant
+  /// goes on.
+  bool check_topics = true;
   token_settings token;
   session_settings session;
   supervisor_settings supervisor;

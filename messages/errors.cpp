@@ -46,6 +46,8 @@ const char* to_string(errc x) {
       return "all_topics_rejected";
     case errc::too_many_topics:
       return "too_many_topics";
+    case errc::topics_refused:
+      return "topics_refused";
     case errc::sink_failed:
       return "sink_failed";
     case errc::sink_rejected:

@@ -80,6 +80,9 @@ enum class errc : uint8_t {
   // -- configuration --
   /// A setting is missing or out of range. Fatal.
   bad_config,
+  /// The service's list of topics (availabletopics) refuses a topic of the
+  /// tenant: no such family, or one that needs a user context. Fatal.
+  topics_refused,
 };
 
 /// Whether trying again later may succeed.

@@ -4,7 +4,24 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 namespace gcstream {
+
+std::vector<topic_family> parse_topic_families(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  std::vector<topic_family> out;
+  if (!j.is_object() || !j.contains("entities") || !j["entities"].is_array())
+    return out;
+  for (auto& e : j["entities"])
+    if (e.is_object() && e.contains("id") && e["id"].is_string()) {
+      // (Anything but true is no user context: the answer is the service's.)
+      auto user = e.find("requiresCurrentUser");
+      out.push_back({e["id"].get<std::string>(),
+                     user != e.end() && user->is_boolean() && user->get<bool>()});
+    }
+  return out;
+}
 
 namespace {
 
@@ -40,7 +57,7 @@ std::string segments_problem(std::string_view s, std::string_view what) {
   return {};
 }
 
-std::string quoted(std::string_view topic) {
+std::string in_quotes(std::string_view topic) {
   // A topic is configuration, not a secret; a long one is cut for the message.
   std::string t{topic.substr(0, 120)};
   if (topic.size() > 120)
@@ -72,16 +89,16 @@ std::string topic_problem(std::string_view topic) {
   auto q = topic.find('?');
   auto prefix = topic.substr(0, q);
   if (prefix.substr(0, 3) != "v2.")
-    return "topic " + quoted(topic) + " does not start with 'v2.'";
+    return "topic " + in_quotes(topic) + " does not start with 'v2.'";
   if (auto p = segments_problem(prefix, "its name"); !p.empty())
-    return "topic " + quoted(topic) + ": " + p;
+    return "topic " + in_quotes(topic) + ": " + p;
   if (q == std::string_view::npos) {
     if (topic.size() > 512)
-      return "topic " + quoted(topic) + " is longer than 512 characters";
+      return "topic " + in_quotes(topic) + " is longer than 512 characters";
     return {};
   }
   if (topic.size() > max_combined_topic_length)
-    return "combined topic " + quoted(topic) + " is "
+    return "combined topic " + in_quotes(topic) + " is "
            + std::to_string(topic.size()) + " characters: the service takes at most "
            + std::to_string(max_combined_topic_length);
   auto parts = topic.substr(q + 1);
@@ -91,14 +108,14 @@ std::string topic_problem(std::string_view topic) {
     auto amp = parts.find('&', start);
     auto part = parts.substr(start, amp == std::string_view::npos ? amp : amp - start);
     if (part.empty())
-      return "combined topic " + quoted(topic)
+      return "combined topic " + in_quotes(topic)
              + " has an empty part (expected prefix?part&part)";
     if (part.find('?') != std::string_view::npos)
-      return "combined topic " + quoted(topic) + " has more than one '?'";
+      return "combined topic " + in_quotes(topic) + " has more than one '?'";
     if (auto p = segments_problem(part, "part '" + std::string{part} + "'"); !p.empty())
-      return "combined topic " + quoted(topic) + ": " + p;
+      return "combined topic " + in_quotes(topic) + ": " + p;
     if (!seen.insert(part).second)
-      return "combined topic " + quoted(topic) + " names part '"
+      return "combined topic " + in_quotes(topic) + " names part '"
              + std::string{part} + "' twice";
     if (amp == std::string_view::npos)
       break;
@@ -209,8 +226,8 @@ std::string topic_family_problem(std::string_view topic,
   for (auto& name : expand_topic(topic)) {
     auto f = std::find_if(families.begin(), families.end(),
                           [&](const topic_family& x) { return fits(name, x.id); });
-    auto what = name == topic ? "topic " + quoted(topic)
-                              : "topic " + quoted(name) + " (of " + quoted(topic) + ")";
+    auto what = name == topic ? "topic " + in_quotes(topic)
+                              : "topic " + in_quotes(name) + " (of " + in_quotes(topic) + ")";
     if (f == families.end())
       return what + " is of no topic family the service lists (a typo, or a "
                     "family this organization does not have)";
@@ -234,10 +251,10 @@ std::vector<std::string> topic_list_problems(const std::vector<std::string>& top
       if (fresh)
         continue;
       if (it->second == t)
-        problems.push_back("topic " + quoted(t) + " is listed twice");
+        problems.push_back("topic " + in_quotes(t) + " is listed twice");
       else
-        problems.push_back("topic " + quoted(name) + " is asked for by both "
-                           + quoted(it->second) + " and " + quoted(t));
+        problems.push_back("topic " + in_quotes(name) + " is asked for by both "
+                           + in_quotes(it->second) + " and " + in_quotes(t));
     }
   }
   return problems;

@@ -74,6 +74,16 @@ struct topic_family {
   bool requires_current_user = false;
 };
 
+/// The families of the service's answer to GET availabletopics (its
+/// `entities`: `id`, and `requiresCurrentUser`, read as false unless it is
+/// true). Empty when the body lists none or is no such answer.
+std::vector<topic_family> parse_topic_families(const std::string& body);
+
+/// The query of GET availabletopics, with what gcstream reads (after the
+/// API's base URL).
+constexpr const char* available_topics_path =
+  "/api/v2/notifications/availabletopics?expand=requiresPermissions,topicParameters";
+
 /// What the service's list says against `topic` (each part of a combined
 /// topic checked): no family matches it, or its family needs a user
 /// context, which a client-credentials token does not have. Empty when fine.

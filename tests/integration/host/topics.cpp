@@ -124,4 +124,56 @@ BOOST_AUTO_TEST_CASE(add_tenant_refuses_bad_topics_before_connecting) {
   BOOST_CHECK(subscriptions().empty());
 }
 
+BOOST_AUTO_TEST_CASE(topics_the_services_list_refuses_fail_the_tenant_before_any_channel) {
+  // A family that does not exist (a typo), and one that needs a user
+  // context, which a client-credentials token has not: both named, the
+  // tenant failed, and no channel made. A well-formed tenant beside it runs.
+  auto got = std::make_shared<example::counts>();
+  const std::string user = "v2.users.6d2c5a1e-0000-0000-0000-0000000000d1";
+  BOOST_REQUIRE(rt->add_tenant(tenant("typo", {user + ".presence", "v2.userz.u1.presence",
+                                               user + ".conversations"}, got)));
+  BOOST_REQUIRE(probe::eventually([&] { return rt->status("typo").state == "failed"; }, 20s));
+  auto why = rt->status("typo").reason;
+  BOOST_CHECK_MESSAGE(why.find("refuses 2 topics") != std::string::npos
+                        && why.find("'v2.userz.u1.presence'") != std::string::npos
+                        && why.find("'" + user + ".conversations'") != std::string::npos
+                        && why.find("user context") != std::string::npos,
+                      why);
+  BOOST_CHECK_EQUAL(stats()["totals"].value("channels", 0), 0);
+  bool audited = false;
+  for (auto& e : audit_copy())
+    audited = audited || (e.tenant == "typo" && e.event == "tenant_failed"
+                          && test::audit_capture::field(e, "reason") == why);
+  BOOST_CHECK(audited);
+  // Turned off, the same topics go to the subscription, which rejects
+  // what it does not know (and the tenant keeps the others).
+  auto c = tenant("unchecked", {user + ".presence", "v2.userz.u1.presence"}, got);
+  c.check_topics = false;
+  BOOST_REQUIRE(rt->add_tenant(std::move(c)));
+  BOOST_CHECK(probe::eventually([&] { return rt->status("unchecked").state == "connected"; },
+                                20s));
+}
+
+BOOST_AUTO_TEST_CASE(a_topic_list_that_cannot_be_read_is_audited_and_the_tenant_goes_on) {
+  srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/availabletopics",)"
+             R"("status":500,"count":1})");
+  auto got = std::make_shared<example::counts>();
+  BOOST_REQUIRE(rt->add_tenant(
+    tenant("blind", {"v2.users.6d2c5a1e-0000-0000-0000-0000000000d2.presence"}, got)));
+  BOOST_REQUIRE(probe::eventually([&] { return rt->status("blind").state == "connected"; },
+                                  20s));
+  std::string reason;
+  for (auto& e : audit_copy())
+    if (e.tenant == "blind" && e.event == "topics_unchecked")
+      reason = test::audit_capture::field(e, "reason");
+  BOOST_CHECK_EQUAL(reason, "no topic list: the service answered 500");
+  // The check asked (and got the 500), then the channel was made.
+  auto http = stats()["http"];
+  bool asked = false;
+  for (auto& [route, by_status] : http.items())
+    asked = asked || (route.find("availabletopics") != std::string::npos
+                      && by_status.value("500", 0) == 1);
+  BOOST_CHECK_MESSAGE(asked, http.dump());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

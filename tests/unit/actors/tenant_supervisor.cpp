@@ -48,6 +48,11 @@ struct supervisor_fixture : test::deterministic_fixture {
   std::vector<caf::actor> sessions;
   std::vector<channel_info> resumes;
   std::vector<session_start> starts;
+  /// Set: the supervisor checks the topics first, and this keeps the
+  /// answer's callback.
+  bool with_check = false;
+  std::vector<std::string> checked_with;
+  std::function<void(std::vector<std::string>, std::string)> check_done;
   std::optional<caf::error> sup_exit;
   caf::actor watcher;
 
@@ -92,6 +97,11 @@ struct supervisor_fixture : test::deterministic_fixture {
       sessions.push_back(h);
       return h;
     };
+    if (with_check)
+      core->check_topics = [this](const std::string& token, auto done) {
+        checked_with.push_back(token);
+        check_done = std::move(done);
+      };
     sup = sys.spawn(tenant_supervisor, core);
     watch(sup);
     sched.run();
@@ -99,7 +109,7 @@ struct supervisor_fixture : test::deterministic_fixture {
     BOOST_REQUIRE_EQUAL(http->calls.size(), 1u);
     http->reply(0, 200, test::fake_http::token_body("t1", token_lifetime_s));
     sched.run();
-    BOOST_REQUIRE_EQUAL(sessions.size(), lanes);
+    BOOST_REQUIRE_EQUAL(sessions.size(), with_check ? 0u : lanes);
   }
 
   void watch(supervisor_actor s) {
@@ -388,6 +398,53 @@ BOOST_AUTO_TEST_CASE(each_channel_of_a_tenant_has_its_own_session_and_backoff) {
   BOOST_CHECK_EQUAL(log.stops, 3u);
   BOOST_CHECK_EQUAL(core->status().state, "stopped");
   BOOST_CHECK_EQUAL(core->permits->held_count(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_topics_are_checked_once_before_the_first_channel) {
+  with_check = true;
+  start(settings(), 300, 2);
+  // Asked with the tenant's token; no channel yet.
+  BOOST_REQUIRE_EQUAL(checked_with.size(), 1u);
+  BOOST_CHECK_EQUAL(checked_with[0], "t1");
+  BOOST_CHECK(sessions.empty());
+  // A list that could not be read: audited, and the channels start.
+  check_done({}, "no topic list: the service answered 500");
+  sched.run();
+  BOOST_CHECK_EQUAL(sessions.size(), 2u);
+  auto un = audit.of("topics_unchecked");
+  BOOST_REQUIRE_EQUAL(un.size(), 1u);
+  BOOST_CHECK_EQUAL(test::audit_capture::field(un[0], "reason"),
+                    "no topic list: the service answered 500");
+  // Not again when a channel's session starts again.
+  end_session(network_trouble(), 0);
+  advance(2s);
+  BOOST_CHECK_EQUAL(sessions.size(), 3u);
+  BOOST_CHECK_EQUAL(checked_with.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(topics_the_list_refuses_fail_the_tenant_with_their_names) {
+  with_check = true;
+  start(settings());
+  std::vector<std::string> refused;
+  for (int i = 0; i < 12; ++i)
+    refused.push_back("topic 'v2.userz.u" + std::to_string(i) + ".presence' matches no family");
+  check_done(refused, "");
+  sched.run();
+  BOOST_CHECK(sessions.empty());
+  auto st = core->status();
+  BOOST_CHECK_EQUAL(st.state, "failed");
+  BOOST_CHECK_MESSAGE(st.reason.find("refuses 12 topics: topic 'v2.userz.u0.presence'")
+                          != std::string::npos
+                        && st.reason.find("'v2.userz.u9.presence'") != std::string::npos
+                        && st.reason.find("'v2.userz.u10.presence'") == std::string::npos
+                        && st.reason.find("and 2 more") != std::string::npos,
+                      st.reason);
+  BOOST_REQUIRE(sup_exit);
+  BOOST_CHECK(code_of(*sup_exit) == errc::topics_refused);
+  // A late answer (a second one) changes nothing.
+  check_done({}, "");
+  sched.run();
+  BOOST_CHECK(sessions.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_permit_still_asked_for_is_asked_of_a_new_limiter) {
