@@ -35,15 +35,18 @@ tenant_metrics metrics_keep::snapshot() const {
 }
 
 void metrics_keep::read_live(tenant_metrics& x) const {
-  if (inbox) {
+  if (all_inboxes) {
+    x.inbox_buffered = 0;
+    x.inbox_dropped = 0;
+    for (auto& in : all_inboxes()) {
+      x.inbox_buffered += in->buffered_events();
+      x.inbox_dropped += in->dropped_events();
+      x.last_frame_ms = std::max(x.last_frame_ms, in->last_frame_ms());
+    }
+  } else if (inbox) {
     x.inbox_buffered = inbox->buffered_events();
     x.inbox_dropped = inbox->dropped_events();
     x.last_frame_ms = inbox->last_frame_ms();
-  }
-  for (auto& in : more_inboxes) {
-    x.inbox_buffered += in->buffered_events();
-    x.inbox_dropped += in->dropped_events();
-    x.last_frame_ms = std::max(x.last_frame_ms, in->last_frame_ms());
   }
   if (budget) {
     x.held = budget->held();
@@ -138,13 +141,20 @@ int64_t happened_at(metrics_pointer self, const audit_event& e) {
   return now - std::max<int64_t>(0, wall_ms() - wall);
 }
 
+// The channel an audit event is about: its lane ("0" for a tenant of one
+// channel, whose events have none).
+std::string lane_of(const audit_event& e) {
+  auto lane = field(e, "lane");
+  return lane.empty() ? "0" : lane;
+}
+
 // The tenant's gap figures from its channels' (the oldest gap's start, the
 // topics in a gap now).
 void sum_gaps(metrics_keep& k) {
   k.m.gap_since_ms = 0;
   k.m.topics_in_gap = 0;
   for (auto& [name, g] : k.lanes) {
-    if (!g.in_gap)
+    if (!g.in_gap || k.closed_lanes.count(name) != 0)
       continue;
     if (k.m.gap_since_ms == 0 || g.gap_start_wall < k.m.gap_since_ms)
       k.m.gap_since_ms = g.gap_start_wall;
@@ -180,7 +190,7 @@ void close_gap(metrics_pointer self, const std::string& lane,
   k.m.reconnect_latency.observe(k.m.last_reconnect_s);
   auto len_s = double(len_ms) / 1000.0;
   double share = 1.0;
-  if (!lane.empty() && g.topics > 0 && k.m.topics > 0)
+  if (k.m.channels > 1 && g.topics > 0 && k.m.topics > 0)
     share = std::min(1.0, double(g.topics) / double(k.m.topics));
   auto missed = k.m.event_rate * len_s * share;
   k.m.gap_length.observe(len_s);
@@ -190,7 +200,7 @@ void close_gap(metrics_pointer self, const std::string& lane,
                  {"end_ms", std::to_string(g.gap_start_wall + len_ms)},
                  {"length_ms", std::to_string(len_ms)},
                  {"estimated_missed", std::to_string(static_cast<int64_t>(missed + 0.5))}};
-  if (!lane.empty()) {
+  if (k.m.channels > 1) {
     f.emplace_back("lane", lane);
     f.emplace_back("channel", g.lost_channel);
     f.emplace_back("topics", std::to_string(g.topics));
@@ -206,9 +216,9 @@ void on_audit(metrics_pointer self, const audit_event& e) {
   const auto& what = e.event;
   if (what == "connected") {
     ++m.connects;
-    auto lane = field(e, "lane");
+    auto lane = lane_of(e);
     auto& g = st.lanes[lane];
-    if (!lane.empty())
+    if (!field(e, "topics").empty())
       g.topics = std::strtoull(field(e, "topics").c_str(), nullptr, 10);
     ++g.open_sockets;
     g.ever_open = true;
@@ -224,13 +234,27 @@ void on_audit(metrics_pointer self, const audit_event& e) {
     ++m.disconnects[known.count(reason) != 0 ? reason : "other"];
     if (reason == "oversized")
       ++m.oversized_frames;
-    auto& g = st.lanes[field(e, "lane")];
+    auto lane = lane_of(e);
+    auto& g = st.lanes[lane];
     if (field(e, "was_open") != "false" && g.open_sockets > 0)
       --g.open_sockets;
-    if (g.open_sockets == 0 && g.ever_open) {
+    if (g.open_sockets == 0 && g.ever_open && st.closed_lanes.count(lane) == 0) {
       g.lost_channel = field(e, "channel");
       open_gap(self, g, happened_at(self, e));
     }
+  } else if (what == "topics_changed" && !field(e, "channels").empty()) {
+    // The tenant's (from its supervisor; a session's has no channels).
+    m.channels = static_cast<uint32_t>(std::strtoul(field(e, "channels").c_str(), nullptr, 10));
+    m.topics = std::strtoull(field(e, "topics").c_str(), nullptr, 10);
+    auto closed = field(e, "lanes_closed");
+    for (size_t at = 0; at < closed.size();) {
+      auto comma = closed.find(',', at);
+      auto lane = closed.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      st.closed_lanes.insert(lane);
+      st.lanes[lane].in_gap = false;
+      at = comma == std::string::npos ? closed.size() : comma + 1;
+    }
+    sum_gaps(st);
   } else if (what == "session_started") {
     ++m.sessions;
   } else if (what == "rollover_finished") {

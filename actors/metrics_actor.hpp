@@ -42,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,13 +99,17 @@ public:
     uint64_t topics = 0;
   };
   std::map<std::string, lane_gap> lanes;
+  /// Channels that closed because their topics went (set_topics): their
+  /// sockets' ends are no gap.
+  std::set<std::string> closed_lanes;
   /// Topics rejected at each channel's last subscription.
   std::map<std::string, uint64_t> rejected;
   // Read live by snapshot(); set before the first actor starts, then only
   // read (any of them may be null).
   std::shared_ptr<event_inbox> inbox;
-  /// The inboxes of the tenant's other channels.
-  std::vector<std::shared_ptr<event_inbox>> more_inboxes;
+  /// Every inbox of the tenant, one per channel (a tenant's channels may
+  /// grow; empty: `inbox` alone).
+  std::function<std::vector<std::shared_ptr<event_inbox>>()> all_inboxes;
   std::shared_ptr<event_budget> budget;
   std::shared_ptr<const orderer_board> board;
   // The webhook: the newest snapshot not yet sent, and the one in flight

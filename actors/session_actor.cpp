@@ -239,12 +239,18 @@ void schedule_resubscribe(session_pointer self);
 void subscribe(session_pointer self, channel_info ch,
                std::function<void(channel_info)> next, soft_fail soft = {}) {
   auto& st = self->state;
+  auto version = st.topics_version;
   call(self, "PUT",
        "/api/v2/notifications/channels/" + ch.id + "/subscriptions?ignoreErrors=true",
        topics_body(st.cfg.topics), [=](caf::expected<http_response> r) {
          json body;
          if (!ok_json(self, r, "subscribing", body, soft))
            return;
+         if (self->state.topics_version != version) {
+           // The topics changed meanwhile: subscribe with the new ones.
+           subscribe(self, ch, next, soft);
+           return;
+         }
          std::vector<std::string> rejected;
          size_t permitted = 0;
          if (body.contains("entities") && body["entities"].is_array())
@@ -991,6 +997,40 @@ session_actor::behavior_type session_actor_impl(session_pointer self,
                          ping_atom::value, gen);
     },
     [=](watchdog_atom, uint64_t gen) { on_watchdog(self, gen); },
+    [=](topics_atom, std::vector<std::string>& topics) {
+      auto& st = self->state;
+      auto before = topics_weight(st.cfg.topics);
+      st.cfg.topics = std::move(topics);
+      ++st.topics_version;
+      if (st.closing || st.stopping)
+        return;
+      auto it = st.links.find(st.current);
+      auto retire = [=] {
+        // No topics left: the channel closes. Once unsubscribed, nothing
+        // more is written to it: what is on its way arrives within
+        // close_grace, then the session stops (drained).
+        self->delayed_send(self, self->state.cfg.close_grace, stop_atom::value,
+                           caf::timespan{self->state.cfg.ingest_timeout});
+      };
+      if (it == st.links.end() || !it->second.open) {
+        if (st.cfg.topics.empty())
+          retire();
+        return; // the subscription under way (or the next) takes them
+      }
+      auto n = topics_weight(st.cfg.topics);
+      if (n == 0) {
+        resubscribe(self, it->second.channel, [=] {
+          report(self, "topics_changed", {{"before", std::to_string(before)},
+                                          {"after", "0"}});
+          retire();
+        });
+        return;
+      }
+      resubscribe(self, it->second.channel, [=] {
+        report(self, "topics_changed", {{"before", std::to_string(before)},
+                                        {"after", std::to_string(n)}});
+      });
+    },
     [=](resubscribe_atom, uint64_t gen) {
       auto& st = self->state;
       if (gen != st.timer_gen || st.closing)

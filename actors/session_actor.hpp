@@ -13,6 +13,10 @@
 //                                         the old one never acknowledged
 //   (token_atom, token_actor)             the token actor restarted
 //   (adopt_atom, channel_listener)        a restarted supervisor took over
+//   (topics_atom, topics)                 the channel's topics change: subscribe
+//                                         the channel again with them (PUT,
+//                                         the same socket), audited
+//                                         (topics_changed)
 //   (stop_atom, deadline)                 the tenant stops: stop reading, hand
 //                                         what the inbox holds to the orderer,
 //                                         then end
@@ -148,7 +152,8 @@ using session_actor = caf::typed_actor<
   caf::reacts_to<stop_atom, caf::timespan>,
   caf::reacts_to<timeout_atom>,
   caf::reacts_to<expire_atom>,
-  caf::reacts_to<granted_atom, std::string, std::string>>;
+  caf::reacts_to<granted_atom, std::string, std::string>,
+  caf::reacts_to<topics_atom, std::vector<std::string>>>;
 
 /// What a session shares with the rest of its tenant and process.
 struct session_deps {
@@ -233,6 +238,9 @@ struct session_state {
   int64_t retry_ms = 0;
   uint64_t events = 0;
   uint64_t malformed = 0;
+  /// Bumped when the topics change: a subscription made with older topics
+  /// is made again.
+  uint64_t topics_version = 0;
   static inline const char* name = "gcstream.session";
 };
 

@@ -64,7 +64,16 @@ bool tenant_core::done() const {
   return done_;
 }
 
+std::vector<std::vector<std::string>> tenant_core::lane_topics() const {
+  std::lock_guard<std::mutex> g{lanes_mtx};
+  std::vector<std::vector<std::string>> out;
+  for (auto& l : lanes)
+    out.push_back(l.topics);
+  return out;
+}
+
 std::vector<std::shared_ptr<event_inbox>> tenant_core::inboxes() const {
+  std::lock_guard<std::mutex> g{lanes_mtx};
   std::vector<std::shared_ptr<event_inbox>> out;
   if (lanes.empty()) {
     if (inbox)

@@ -116,6 +116,9 @@ struct lane_keep {
   bool connected = false;
   /// Its session was told to stop.
   bool stop_sent = false;
+  /// Its topics all went (set_topics): its session stops, and no other
+  /// starts.
+  bool retired = false;
 };
 
 /// The supervisor's kept state: touched only by the supervisor of the
@@ -190,7 +193,14 @@ public:
   /// channel: its topics, and the inbox and sockets its successive sessions
   /// share. Empty: one channel, with the core's inbox and sockets and the
   /// session's configured topics.
+  /// The supervisor adds lanes and changes their topics (under lanes_mtx)
+  /// when the topics change; other threads read them under it.
   std::vector<channel_lane> lanes;
+  mutable std::mutex lanes_mtx;
+  /// Makes a new lane's inbox and sockets (may be empty: no new lanes).
+  std::function<channel_lane()> make_lane;
+  /// Whether the tenant's topics are combined (combine_topics).
+  bool combine_topics = true;
   std::shared_ptr<limiter_ref> limiter;
   /// The tenant's permits, one per live channel (null: not limited).
   std::shared_ptr<channel_permits> permits;
@@ -228,6 +238,8 @@ public:
   bool done() const;
   /// Every inbox of the tenant (one per channel).
   std::vector<std::shared_ptr<event_inbox>> inboxes() const;
+  /// Each lane's topics now (empty for a lane that closed).
+  std::vector<std::vector<std::string>> lane_topics() const;
   /// Waits until done(), at most `timeout`.
   bool wait_done(std::chrono::milliseconds timeout) const;
 

@@ -250,7 +250,7 @@ void launch(supervisor_pointer self, size_t i) {
   auto& k = core.sup;
   auto& lane = k.lanes[i];
   lane.restart_pending = 0;
-  if (k.stopping || lane.session || !lane.permit_wait.empty())
+  if (k.stopping || lane.session || lane.retired || !lane.permit_wait.empty())
     return;
   auto threshold = caf::timespan{core.cfg.token_threshold};
   auto token = caf::actor_cast<token_actor>(k.live.token);
@@ -281,7 +281,7 @@ void launch_all(supervisor_pointer self) {
   auto& k = keep_of(self);
   for (size_t i = 0; i < k.lanes.size(); ++i) {
     auto& l = k.lanes[i];
-    if (l.session)
+    if (l.session || l.retired)
       continue;
     if (!l.permit_wait.empty())
       ask_permit(self, i);
@@ -360,6 +360,66 @@ void on_topics_checked(supervisor_pointer self, uint64_t gen,
   launch_all(self);
 }
 
+// -- topics changed while running (runtime::set_topics) ----------------------
+//
+// By difference (reassign_topics): a channel whose topics change is
+// subscribed again on its socket; a channel left with none closes (its
+// session stops, drained); new channels are made for what the others have no
+// room for. Audited: topics_changed.
+
+void on_set_topics(supervisor_pointer self, std::vector<std::string>& topics) {
+  auto& core = *self->state.core;
+  auto& k = core.sup;
+  if (k.stopping || core.lanes.empty())
+    return;
+  auto wanted = core.combine_topics ? combine_topics(topics) : topics;
+  auto now = core.lane_topics();
+  auto next = reassign_topics(now, wanted);
+  if (next.size() > now.size() && !core.make_lane)
+    return;
+  std::string closed;
+  size_t changed = 0;
+  for (size_t i = 0; i < next.size(); ++i) {
+    if (i >= now.size()) {
+      auto lane = core.make_lane();
+      lane.topics = next[i];
+      {
+        std::lock_guard<std::mutex> g{core.lanes_mtx};
+        core.lanes.push_back(std::move(lane));
+      }
+      k.lanes.emplace_back();
+      ++changed;
+      continue;
+    }
+    if (next[i] == now[i])
+      continue;
+    ++changed;
+    {
+      std::lock_guard<std::mutex> g{core.lanes_mtx};
+      core.lanes[i].topics = next[i];
+    }
+    auto& l = k.lanes[i];
+    if (next[i].empty()) {
+      l.retired = true;
+      l.restart_pending = 0;
+      release_permit(self, i);
+      closed += (closed.empty() ? "" : ",") + std::to_string(i);
+      if (l.session) // it unsubscribes, reads what is on its way, then stops
+        caf::anon_send(l.session, topics_atom::value, next[i]);
+    } else if (l.session) {
+      caf::anon_send(l.session, topics_atom::value, next[i]);
+    }
+  }
+  report(self, "topics_changed",
+         {{"topics", std::to_string(topics_weight(wanted))},
+          {"channels", std::to_string(channels_in_use(next))},
+          {"lanes_changed", std::to_string(changed)},
+          {"lanes_closed", closed}});
+  publish(self);
+  if (k.topics_checked || !core.check_topics)
+    launch_all(self); // the new channels
+}
+
 void on_granted(supervisor_pointer self, const std::string& holder) {
   auto& core = *self->state.core;
   auto& k = core.sup;
@@ -398,6 +458,8 @@ void on_session_exit(supervisor_pointer self, size_t i, const caf::error& reason
     continue_stop(self);
     return;
   }
+  if (lane.retired)
+    return; // its topics went: it closed for good
   auto now = now_ms(self);
   if (now - lane.session_started_ms >= core.cfg.stable_after.count())
     lane.attempt = 0; // it was stable: start the backoff over
@@ -703,7 +765,7 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
       lane.last_channel = ch;
       lane.connected = true;
       bool all = std::all_of(k.lanes.begin(), k.lanes.end(),
-                             [](const lane_keep& l) { return l.connected; });
+                             [](const lane_keep& l) { return l.connected || l.retired; });
       if (all && k.status.state != "connected" && !k.stopping) {
         k.status.attempt = max_attempt(k);
         set_state(self, "connected", "");
@@ -727,6 +789,7 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
     [=](granted_atom, const std::string&, const std::string& holder) {
       on_granted(self, holder);
     },
+    [=](topics_atom, std::vector<std::string>& topics) { on_set_topics(self, topics); },
     [=](topics_atom, uint64_t gen, std::vector<std::string>& refused,
         std::string& unchecked) { on_topics_checked(self, gen, refused, unchecked); },
     [=](status_atom) { return keep_of(self).status; },

@@ -144,22 +144,9 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   // channels, which every tenant on that client shares.
   auto channels = tenant_channels(c.topics, c.combine_topics);
   auto key = limiter_key_of(c.login_url, c.client_id);
-  {
-    std::lock_guard<std::mutex> g{pc_->mtx};
-    size_t taken = 0;
-    std::string others;
-    for (auto& [id, core] : pc_->tenants) {
-      if (core->cfg.limiter_key != key || core->done())
-        continue;
-      auto n = std::max<size_t>(1, core->lanes.size());
-      taken += n;
-      others += (others.empty() ? "" : ", ") + id + " (" + std::to_string(n) + ")";
-    }
-    auto max = pc_->limiter_cfg.max_live;
-    if (taken + channels.size() > max)
-      return bad(channel_budget_text(channels.size(), topics_weight(c.topics), taken,
-                                     others, max));
-  }
+  if (auto why = over_budget(key, c.id, channels.size(), topics_weight(c.topics));
+      !why.empty())
+    return bad(why);
   c.token.tenant = c.id;
   c.token.login_url = c.login_url;
   c.token.client_id = c.client_id;
@@ -192,23 +179,23 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
                                                     pc_->limiter);
   core->sockets = std::make_shared<tenant_sockets>(
     ws_, [permits = core->permits](const std::string& p) { permits->release(p); });
-  if (channels.size() > 1) {
-    // A tenant of several channels: each its own inbox (a session owns one)
-    // and its own sockets left behind (a session closes only its channel's),
-    // all under the one budget.
-    for (size_t i = 0; i < channels.size(); ++i) {
-      channel_lane lane;
-      lane.topics = channels[i];
-      lane.inbox = i == 0 ? core->inbox
-                          : std::make_shared<event_inbox>(c.max_buffered_events, 1024,
-                                                          core->budget);
-      lane.sockets = i == 0 ? core->sockets
-                            : std::make_shared<tenant_sockets>(
-                                ws_, [permits = core->permits](const std::string& p) {
-                                  permits->release(p);
-                                });
-      core->lanes.push_back(std::move(lane));
-    }
+  // One lane per channel: each its own inbox (a session owns one) and its
+  // own sockets left behind (a session closes only its channel's), all
+  // under the one budget. Lanes are added when the topics grow.
+  core->combine_topics = c.combine_topics;
+  core->make_lane = [ws = ws_, max = c.max_buffered_events, budget = core->budget,
+                     permits = core->permits] {
+    channel_lane lane;
+    lane.inbox = std::make_shared<event_inbox>(max, 1024, budget);
+    lane.sockets = std::make_shared<tenant_sockets>(
+      ws, [permits](const std::string& p) { permits->release(p); });
+    return lane;
+  };
+  for (size_t i = 0; i < channels.size(); ++i) {
+    channel_lane lane = i == 0 ? channel_lane{{}, core->inbox, core->sockets}
+                               : core->make_lane();
+    lane.topics = channels[i];
+    core->lanes.push_back(std::move(lane));
   }
   core->heartbeat_timeout_ms = c.session.heartbeat_timeout.count();
   core->on_failed = cfg_.on_tenant_failed;
@@ -283,8 +270,10 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   md.budget = core->budget;
   md.http = http;
   core->metrics->inbox = core->inbox;
-  for (size_t i = 1; i < core->lanes.size(); ++i)
-    core->metrics->more_inboxes.push_back(core->lanes[i].inbox);
+  core->metrics->all_inboxes = [core_w = std::weak_ptr<tenant_core>(core)] {
+    auto core = core_w.lock();
+    return core ? core->inboxes() : std::vector<std::shared_ptr<event_inbox>>{};
+  };
   core->metrics->m.channels = static_cast<uint32_t>(channels.size());
   core->metrics->m.topics = topics_weight(c.topics);
   core->metrics->budget = core->budget;
@@ -309,6 +298,53 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   caf::anon_send(caf::actor_cast<runtime_supervisor_actor>(root), watch_atom::value,
                  c.id);
   return sup;
+}
+
+std::string runtime::over_budget(const std::string& key, const std::string& id,
+                                 size_t need, size_t topics) const {
+  std::lock_guard<std::mutex> g{pc_->mtx};
+  size_t taken = 0;
+  std::string others;
+  for (auto& [other, core] : pc_->tenants) {
+    if (other == id || core->cfg.limiter_key != key || core->done())
+      continue;
+    auto n = std::max<size_t>(1, channels_in_use(core->lane_topics()));
+    taken += n;
+    others += (others.empty() ? "" : ", ") + other + " (" + std::to_string(n) + ")";
+  }
+  auto max = pc_->limiter_cfg.max_live;
+  if (taken + need <= max)
+    return {};
+  return channel_budget_text(need, topics, taken, others, max);
+}
+
+caf::error runtime::set_topics(const std::string& id, std::vector<std::string> topics) {
+  auto bad = [&](const std::string& what) {
+    return make_error(errc::bad_config, "tenant " + id + ": " + what);
+  };
+  auto core = pc_->tenant(id);
+  if (!core)
+    return bad("no such tenant");
+  if (topics.empty())
+    return bad("no topics (remove the tenant instead)");
+  if (auto problems = topic_list_problems(topics); !problems.empty()) {
+    std::string all;
+    for (auto& p : problems)
+      all += (all.empty() ? "" : "; ") + p;
+    return bad(all);
+  }
+  auto wanted = core->combine_topics ? combine_topics(topics) : topics;
+  auto next = reassign_topics(core->lane_topics(), wanted);
+  if (auto why = over_budget(core->cfg.limiter_key, id, channels_in_use(next),
+                             topics_weight(topics));
+      !why.empty())
+    return bad(why);
+  auto sup = core->handles().supervisor;
+  if (!sup || core->done())
+    return bad("the tenant has stopped");
+  caf::anon_send(caf::actor_cast<supervisor_actor>(sup), topics_atom::value,
+                 std::move(topics));
+  return {};
 }
 
 std::optional<supervisor_actor> runtime::tenant(const std::string& id) const {

@@ -162,9 +162,19 @@ public:
   runtime& operator=(const runtime&) = delete;
 
   /// Starts a tenant. Fails with errc::bad_config for a duplicate id, no
-  /// topics, a malformed topic or one asked for twice, more topics than a
-  /// channel holds, no sinks, or a journal that cannot be opened.
+  /// topics, a malformed topic or one asked for twice, more channels than
+  /// its OAuth client has left (max_live_channels, shared with its other
+  /// tenants), no sinks, or a journal that cannot be opened.
   caf::expected<supervisor_actor> add_tenant(tenant_config cfg);
+
+  /// Changes a running tenant's topics, by difference: a channel whose
+  /// topics change is subscribed again on its socket (which stays open), a
+  /// channel left with none closes, new channels are made for what does not
+  /// fit the others (audited: topics_changed). Checked first like
+  /// add_tenant's (an empty list, a malformed topic, one asked for twice,
+  /// more channels than the OAuth client has left): then nothing changes.
+  /// Returns once the change is handed to the tenant's supervisor.
+  caf::error set_topics(const std::string& id, std::vector<std::string> topics);
 
   /// Stops a tenant: stops reading its sockets, hands what its inbox holds
   /// to the orderer and everything to the sinks (within the tenant's
@@ -234,6 +244,12 @@ private:
   std::shared_ptr<ws_transport> ws_;
   std::shared_ptr<timer_wheel> wheel_; // null without shared_timers
   std::shared_ptr<process_core> pc_;
+  /// Why `need` more channels for tenant `id` (for `topics` topics) do not
+  /// fit the budget of its OAuth client (`key`) beside its other tenants;
+  /// empty when they do.
+  std::string over_budget(const std::string& key, const std::string& id, size_t need,
+                          size_t topics) const;
+
   std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   http_listener listener_;
   mutable std::mutex mtx_;

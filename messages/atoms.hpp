@@ -19,6 +19,9 @@ using poke_atom = caf::atom_constant<caf::atom("poke")>;
 
 /// Asks an actor to stop in order (drain first, then end).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// Topics: the answer of the check of a tenant's topics against the
+/// service's list, and a change of a tenant's (or a session's) topics.
+using topics_atom = caf::atom_constant<caf::atom("topics")>;
 
 /// A timer asking to close something (a socket) now.
 using close_atom = caf::atom_constant<caf::atom("close")>;

@@ -33,8 +33,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
-/// The answer of the check of a tenant's topics against the service's list.
-using topics_atom = caf::atom_constant<caf::atom("topics")>;
+
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
 using children_atom = caf::atom_constant<caf::atom("children")>;
@@ -80,6 +79,7 @@ using supervisor_actor = caf::typed_actor<
   caf::reacts_to<respawn_atom, std::string, uint64_t>,
   caf::reacts_to<granted_atom, std::string, std::string>,
   caf::reacts_to<topics_atom, uint64_t, std::vector<std::string>, std::string>,
+  caf::reacts_to<topics_atom, std::vector<std::string>>,
   caf::replies_to<status_atom>::with<tenant_status>,
   caf::replies_to<stats_atom>::with<orderer_stats>,
   caf::replies_to<children_atom>::with<caf::actor, caf::actor>,

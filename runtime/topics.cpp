@@ -162,6 +162,47 @@ spread_topics(const std::vector<std::string>& topics, size_t per_channel) {
   return out;
 }
 
+std::vector<std::vector<std::string>>
+reassign_topics(const std::vector<std::vector<std::string>>& current,
+                const std::vector<std::string>& topics, size_t per_channel) {
+  std::set<std::string_view> wanted(topics.begin(), topics.end());
+  std::vector<std::vector<std::string>> out(current.size());
+  std::vector<size_t> used(current.size(), 0);
+  std::set<std::string_view> placed;
+  for (size_t i = 0; i < current.size(); ++i)
+    for (auto& t : current[i])
+      if (wanted.count(t) != 0 && placed.insert(t).second) {
+        out[i].push_back(t);
+        used[i] += topic_weight(t);
+      }
+  size_t first_new = out.size();
+  for (auto& t : topics) {
+    if (!placed.insert(t).second)
+      continue;
+    auto w = topic_weight(t);
+    size_t i = 0;
+    for (; i < out.size(); ++i) {
+      bool open = i >= first_new || !current[i].empty();
+      if (open && used[i] + w <= per_channel)
+        break;
+    }
+    if (i == out.size()) {
+      out.emplace_back();
+      used.push_back(0);
+    }
+    out[i].push_back(t);
+    used[i] += w;
+  }
+  return out;
+}
+
+size_t channels_in_use(const std::vector<std::vector<std::string>>& lanes) {
+  size_t n = 0;
+  for (auto& l : lanes)
+    n += l.empty() ? 0 : 1;
+  return n;
+}
+
 std::string channel_budget_text(size_t need, size_t topics, size_t taken,
                                 const std::string& others, size_t max) {
   auto text = "needs " + std::to_string(need) + " channel" + (need == 1 ? "" : "s") + " ("

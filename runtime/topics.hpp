@@ -47,6 +47,20 @@ std::vector<std::vector<std::string>>
 spread_topics(const std::vector<std::string>& topics,
               size_t per_channel = max_topics_per_channel);
 
+/// A tenant's channels after its topics change to `topics` (combined
+/// already), by difference from `current` (each channel's topics now): a
+/// topic kept stays on its channel; a new one goes to the first channel with
+/// room that still holds topics now, then to new channels at the end. A
+/// channel left with none is empty in the result (it closes); one empty
+/// now (closed) takes none.
+std::vector<std::vector<std::string>>
+reassign_topics(const std::vector<std::vector<std::string>>& current,
+                const std::vector<std::string>& topics,
+                size_t per_channel = max_topics_per_channel);
+
+/// Channels of `lanes` that hold topics.
+size_t channels_in_use(const std::vector<std::vector<std::string>>& lanes);
+
 /// Why a tenant needing `need` channels (for `topics` topics) does not fit
 /// its OAuth client's budget of `max` live channels, of which `taken` are
 /// other tenants' (`others`: who, with how many; may be empty).

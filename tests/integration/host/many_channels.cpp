@@ -275,4 +275,64 @@ BOOST_AUTO_TEST_CASE(three_tenants_share_one_clients_channels) {
   exactly_once(all);
 }
 
+BOOST_AUTO_TEST_CASE(set_topics_changes_channels_by_difference_and_keeps_their_sockets) {
+  auto all = topics_of("0009", 1100); // 2,200 names
+  auto first = std::vector<std::string>(all.begin(), all.begin() + 1500);
+  auto got = std::make_shared<example::counts>();
+  BOOST_REQUIRE(rt->add_tenant(tenant("live", first, got)));
+  BOOST_REQUIRE(probe::eventually([&] { return rt->status("live").state == "connected"; },
+                                  30s));
+  std::map<std::string, std::vector<std::string>> before;
+  BOOST_REQUIRE(probe::eventually([&] { return (before = channels()).size() == 2; }, 10s));
+  auto connects = [&](const std::string& id) {
+    return stats()["channels"][id]["connects"].get<int>();
+  };
+  BOOST_REQUIRE(probe::eventually([&] { return each_seen(*got, first, 1); }, 60s));
+  // A bad list changes nothing.
+  auto err = rt->set_topics("live", {"v2.users.{id}.presence"});
+  BOOST_CHECK_NE(reason_of(err).find("{placeholder}"), std::string::npos);
+  BOOST_CHECK(rt->set_topics("nobody", first));
+  // 100 names go, 700 come: 2,100 names, three channels; the two channels
+  // keep their sockets, a third is made.
+  auto second = std::vector<std::string>(all.begin() + 100, all.begin() + 2200);
+  BOOST_REQUIRE(!rt->set_topics("live", second));
+  std::map<std::string, std::vector<std::string>> after;
+  BOOST_REQUIRE(probe::eventually([&] {
+    after = channels();
+    if (after.size() != 3)
+      return false;
+    std::multiset<std::string> subscribed;
+    for (auto& [id, ts] : after)
+      for (auto& t : ts)
+        for (auto& n : expand_topic(t))
+          subscribed.insert(n);
+    return subscribed == std::multiset<std::string>(second.begin(), second.end());
+  }, 30s));
+  for (auto& [id, ts] : before) {
+    BOOST_CHECK_MESSAGE(after.count(id) == 1, "channel " << id << " was replaced");
+    BOOST_CHECK_EQUAL(connects(id), 1);
+  }
+  BOOST_REQUIRE(probe::eventually([&] { return each_seen(*got, second, 1); }, 60s));
+  BOOST_CHECK_EQUAL(rt->metrics()[0].channels, 3u);
+  BOOST_CHECK_EQUAL(rt->metrics()[0].topics, 2100u);
+  // Down to 800 names, all of the first channel: the other two close, the
+  // first keeps its socket, and no gap is left open.
+  auto third = std::vector<std::string>(all.begin() + 100, all.begin() + 900);
+  BOOST_REQUIRE(!rt->set_topics("live", third));
+  BOOST_REQUIRE(probe::eventually([&] { return channels().size() == 1; }, 30s));
+  auto kept = channels().begin()->first;
+  BOOST_CHECK(before.count(kept) == 1);
+  BOOST_CHECK_EQUAL(connects(kept), 1);
+  BOOST_CHECK(probe::eventually([&] {
+    auto m = rt->metrics()[0];
+    return m.channels == 1 && m.topics == 800 && m.topics_in_gap == 0
+           && rt->status("live").state == "connected";
+  }, 10s));
+  BOOST_CHECK(audits_of("live", "gap_closed").empty());
+  auto changes = audits_of("live", "topics_changed");
+  BOOST_CHECK_GE(changes.size(), 2u);
+  // What was written under every name, before and after, arrived once.
+  exactly_once({{got, all}});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -173,6 +173,47 @@ BOOST_AUTO_TEST_CASE(topics_spread_over_channels_of_at_most_1000_in_order) {
   BOOST_CHECK(spread_topics({}).empty());
 }
 
+BOOST_AUTO_TEST_CASE(changed_topics_keep_their_channels_and_fill_the_gaps_first) {
+  auto names = [](int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i < to; ++i)
+      out.push_back("v2.users.u" + std::to_string(i) + ".presence");
+    return out;
+  };
+  auto now = spread_topics(names(0, 1500)); // 1,000 + 500
+  // 0..99 go, 1500..2199 come: the kept stay where they are, the new fill
+  // the first channel's 100 free places, then the second's 500, then a
+  // new channel takes the last 100.
+  auto wanted = names(100, 2200);
+  auto next = reassign_topics(now, wanted);
+  BOOST_REQUIRE_EQUAL(next.size(), 3u);
+  BOOST_CHECK_EQUAL(next[0].size(), 1000u);
+  BOOST_CHECK_EQUAL(next[0].front(), "v2.users.u100.presence");
+  BOOST_CHECK_EQUAL(next[0].back(), "v2.users.u1599.presence");
+  BOOST_CHECK_EQUAL(next[1].size(), 1000u);
+  BOOST_CHECK_EQUAL(next[1].front(), "v2.users.u1000.presence");
+  BOOST_CHECK_EQUAL(next[2].size(), 100u);
+  BOOST_CHECK_EQUAL(next[2].front(), "v2.users.u2100.presence");
+  std::multiset<std::string> all;
+  for (auto& c : next)
+    all.insert(c.begin(), c.end());
+  BOOST_CHECK(all == std::multiset<std::string>(wanted.begin(), wanted.end()));
+  // Everything of the second channel goes: it is left empty (it closes),
+  // and an empty channel takes nothing new.
+  auto shrunk = reassign_topics(now, names(0, 900));
+  BOOST_REQUIRE_EQUAL(shrunk.size(), 2u);
+  BOOST_CHECK_EQUAL(shrunk[0].size(), 900u);
+  BOOST_CHECK(shrunk[1].empty());
+  BOOST_CHECK_EQUAL(channels_in_use(shrunk), 1u);
+  auto regrown = reassign_topics(shrunk, names(0, 2000));
+  BOOST_REQUIRE_EQUAL(regrown.size(), 3u);
+  BOOST_CHECK_EQUAL(regrown[0].size(), 1000u);
+  BOOST_CHECK(regrown[1].empty());
+  BOOST_CHECK_EQUAL(regrown[2].size(), 1000u);
+  // The same topics change nothing.
+  BOOST_CHECK(reassign_topics(now, names(0, 1500)) == now);
+}
+
 BOOST_AUTO_TEST_CASE(the_services_list_refuses_unknown_families_and_user_topics) {
   const std::vector<topic_family> families = {
     {"v2.users.{id}.presence", false},
