@@ -9,7 +9,12 @@
 // 130 a second signal cut the shutdown short. Where several apply: 6, then
 // 4, then 5, then 7.
 
+#include <algorithm>
 #include <csignal>
+#include <functional>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -26,6 +31,7 @@
 #include <unistd.h>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include "host/config.hpp"
 #include "host/online_check.hpp"
@@ -49,7 +55,8 @@ constexpr int exit_second_signal = 130;
 const char* usage =
   "usage:\n"
   "  gcstream run --config FILE          run the tenants of FILE until SIGINT\n"
-  "                                      or SIGTERM (a second one: at once)\n"
+  "                                      or SIGTERM (a second one: at once);\n"
+  "                                      SIGHUP reloads FILE\n"
   "  gcstream run --topic TOPIC ...      one tenant from GENESYSCLOUD_OAUTHCLIENT_ID,\n"
   "                                      GENESYSCLOUD_OAUTHCLIENT_SECRET and\n"
   "                                      GENESYSCLOUD_REGION; events to stdout\n"
@@ -171,14 +178,128 @@ bool open_file_limit_ok(const program_config& cfg) {
   return false;
 }
 
-int cmd_run(program_config cfg) {
+// -- reloading on SIGHUP -------------------------------------------------------
+
+// Each tenant's object in the file, by id, without its topics (those change
+// live), and the rest of the file: what a reload compares.
+struct file_view {
+  std::map<std::string, nlohmann::json> tenants;
+  nlohmann::json rest;
+};
+
+file_view view_of(const std::string& path) {
+  file_view out;
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (!j.is_object())
+    return out;
+  if (j.contains("tenants") && j["tenants"].is_array())
+    for (auto& t : j["tenants"])
+      if (t.is_object() && t.contains("id") && t["id"].is_string()) {
+        auto copy = t;
+        copy.erase("topics");
+        out.tenants[t["id"].get<std::string>()] = copy;
+      }
+  j.erase("tenants");
+  out.rest = j;
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& xs) {
+  std::string out;
+  for (auto& x : xs)
+    out += (out.empty() ? "" : ",") + x;
+  return out;
+}
+
+// The running tenants of `gcstream run` and how a new file changes them.
+struct running_set {
+  std::map<std::string, tenant_config> configs;
+  file_view file;
+};
+
+// Applies the file at `path` to the running tenants by difference: tenants
+// added, removed, restarted (credentials, URLs or any other setting
+// changed), or given new topics (set_topics: their sockets stay). An
+// invalid file is refused whole, every problem said, and nothing changes.
+void reload(runtime& rt, const std::string& path, running_set& now,
+            std::vector<std::string>& ids, const std::function<void(const std::string&)>& forget) {
+  std::cerr << "gcstream: SIGHUP: reloading " << path << "\n";
+  auto next = load_config(path, process_env());
+  if (!next) {
+    std::cerr << "gcstream: reload refused, the running configuration is kept: "
+              << reason_of(next.error()) << "\n";
+    rt.audit_event("config_reload_refused", {{"file", path}, {"reason", reason_of(next.error())}});
+    return;
+  }
+  auto view = view_of(path);
+  std::vector<std::string> added, removed, restarted, retopiced, failures;
+  size_t unchanged = 0;
+  std::map<std::string, tenant_config> wanted;
+  for (auto& t : next->tenants)
+    wanted[t.id] = t;
+  for (auto& [id, cfg] : now.configs)
+    if (wanted.count(id) == 0)
+      removed.push_back(id);
+  for (auto& t : next->tenants) {
+    auto it = now.configs.find(t.id);
+    if (it == now.configs.end())
+      added.push_back(t.id);
+    else if (view.tenants[t.id] != now.file.tenants[t.id]
+             || t.client_secret != it->second.client_secret)
+      restarted.push_back(t.id);
+    else if (t.topics != it->second.topics)
+      retopiced.push_back(t.id);
+    else
+      ++unchanged;
+  }
+  for (auto* list : {&removed, &restarted})
+    for (auto& id : *list) {
+      rt.remove_tenant(id);
+      forget(id);
+    }
+  for (auto& id : retopiced)
+    if (auto err = rt.set_topics(id, wanted[id].topics))
+      failures.push_back(reason_of(err));
+  for (auto* list : {&added, &restarted})
+    for (auto& id : *list)
+      if (auto r = rt.add_tenant(wanted[id]); !r)
+        failures.push_back(reason_of(r.error()));
+  ids.clear();
+  for (auto& t : next->tenants)
+    ids.push_back(t.id);
+  now.configs = std::move(wanted);
+  bool rest_changed = view.rest != now.file.rest;
+  now.file = std::move(view);
+  std::cerr << "gcstream: reloaded: " << added.size() << " added, " << removed.size()
+            << " removed, " << restarted.size() << " restarted, " << retopiced.size()
+            << " with new topics, " << unchanged << " unchanged\n";
+  for (auto& f : failures)
+    std::cerr << "gcstream: reload: " << f << "\n";
+  if (rest_changed)
+    std::cerr << "gcstream: reload: the runtime, metrics and audit settings take effect "
+                 "at the next start\n";
+  rt.audit_event("config_reloaded", {{"file", path},
+                                     {"added", joined(added)},
+                                     {"removed", joined(removed)},
+                                     {"restarted", joined(restarted)},
+                                     {"topics_changed", joined(retopiced)},
+                                     {"unchanged", std::to_string(unchanged)},
+                                     {"failures", std::to_string(failures.size())}});
+}
+
+int cmd_run(program_config cfg, const std::string& path = {}) {
   if (!open_file_limit_ok(cfg))
     return exit_config;
   auto signals = stop_signals();
   // SIGUSR1 wakes the main thread when a tenant or the process fails (no
-  // periodic polling: an idle process sleeps until something happens).
+  // periodic polling: an idle process sleeps until something happens);
+  // SIGHUP reloads the configuration.
   sigset_t wake = signals;
   sigaddset(&wake, SIGUSR1);
+  sigaddset(&wake, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &wake, nullptr); // before any thread starts
   auto wake_main = [] { ::kill(::getpid(), SIGUSR1); };
   system_config scfg;
@@ -233,8 +354,12 @@ int cmd_run(program_config cfg) {
       std::cerr << "gcstream: metrics on port " << rt.metrics_port()
                 << " (/metrics, /healthz, /readyz)\n";
     std::vector<std::string> ids;
+    running_set running;
+    if (!path.empty())
+      running.file = view_of(path);
     for (auto& t : cfg.tenants) {
       ids.push_back(t.id);
+      running.configs[t.id] = t;
       if (auto added = rt.add_tenant(std::move(t)); !added) {
         std::cerr << "gcstream: " << reason_of(added.error()) << "\n";
         rt.shutdown();
@@ -242,12 +367,26 @@ int cmd_run(program_config cfg) {
       }
     }
     std::cerr << "gcstream: running " << ids.size() << " tenant"
-              << (ids.size() == 1 ? "" : "s") << "; SIGINT or SIGTERM stops\n";
+              << (ids.size() == 1 ? "" : "s") << "; SIGINT or SIGTERM stops"
+              << (path.empty() ? "" : ", SIGHUP reloads") << "\n";
     for (;;) {
       int sig = sigwaitinfo(&wake, nullptr);
       if (sig == SIGINT || sig == SIGTERM) {
         std::cerr << "gcstream: stopping (again to exit at once)\n";
         break;
+      }
+      if (sig == SIGHUP) {
+        if (path.empty()) {
+          std::cerr << "gcstream: SIGHUP: no file to reload (started without --config)\n";
+          continue;
+        }
+        reload(rt, path, running, ids, [&](const std::string& id) {
+          std::lock_guard<std::mutex> g{failed_mtx};
+          failed.erase(std::remove_if(failed.begin(), failed.end(),
+                                      [&](auto& f) { return f.first == id; }),
+                       failed.end());
+        });
+        continue;
       }
       if (fatal) {
         code = exit_process_failed;
@@ -345,7 +484,7 @@ int main(int argc, char** argv) {
       std::cerr << "gcstream: " << reason_of(cfg.error()) << "\n";
       return exit_config;
     }
-    return cmd_run(std::move(*cfg));
+    return cmd_run(std::move(*cfg), config_path);
   }
   if (cmd == "demo") {
     demo_options opts;

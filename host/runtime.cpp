@@ -347,6 +347,11 @@ caf::error runtime::set_topics(const std::string& id, std::vector<std::string> t
   return {};
 }
 
+void runtime::audit_event(std::string event,
+                          std::vector<std::pair<std::string, std::string>> fields) {
+  audit(pc_->audit, "", std::move(event), std::move(fields));
+}
+
 std::optional<supervisor_actor> runtime::tenant(const std::string& id) const {
   auto core = pc_->tenant(id);
   if (!core)
@@ -363,6 +368,7 @@ caf::expected<tenant_actors> runtime::actors(const std::string& id) const {
   out.token = h.token;
   out.supervisor = h.supervisor;
   out.session = h.session;
+  out.sessions = h.sessions;
   out.orderer = h.orderer;
   out.metrics = h.metrics;
   out.limiter = caf::actor_cast<caf::actor>(pc_->limiter->get());

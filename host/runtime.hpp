@@ -135,6 +135,8 @@ struct tenant_actors {
   caf::actor limiter;
   caf::actor audit;
   std::vector<caf::actor> sinks;
+  /// Every channel's session (`session` is the first channel's).
+  std::vector<caf::actor> sessions;
 };
 
 /// The actor of `kind` ("token", "supervisor", "session", "orderer",
@@ -175,6 +177,11 @@ public:
   /// more channels than the OAuth client has left): then nothing changes.
   /// Returns once the change is handed to the tenant's supervisor.
   caf::error set_topics(const std::string& id, std::vector<std::string> topics);
+
+  /// Writes an event of the process (tenant "") to the audit log, such as a
+  /// configuration reload.
+  void audit_event(std::string event,
+                   std::vector<std::pair<std::string, std::string>> fields);
 
   /// Stops a tenant: stops reading its sockets, hands what its inbox holds
   /// to the orderer and everything to the sinks (within the tenant's

@@ -396,6 +396,116 @@ BOOST_AUTO_TEST_CASE(a_refused_tenant_is_named_at_once_and_the_exit_code_says_so
   }
 }
 
+BOOST_AUTO_TEST_CASE(sighup_reloads_by_difference_and_the_untouched_lose_nothing) {
+  auto ec = test::emulator_fixture::default_config();
+  ec.event_rate = 20;
+  test::emulator_fixture emu{ec};
+  temp_dir dir;
+  auto user = [](int n) {
+    char id[80];
+    std::snprintf(id, sizeof id, "v2.users.6d2c5a1e-0000-0000-0000-%012d.presence", n);
+    return std::string{id};
+  };
+  auto tenant = [&](const std::string& id, std::vector<int> users) {
+    auto t = tenant_json(emu.base, id, "ACME_SECRET", id + ".jsonl");
+    t["topics"] = json::array();
+    for (auto u : users)
+      t["topics"].push_back(user(u));
+    return t;
+  };
+  auto path = (dir.path / "gcstream.json").string();
+  auto write = [&](json tenants) {
+    json cfg = {{"tenants", tenants},
+                {"metrics", {{"listen", "off"}}},
+                {"audit_log", "audit.jsonl"}};
+    std::ofstream{path + ".new"} << cfg.dump(2);
+    fs::rename(path + ".new", path);
+  };
+  write({tenant("a", {100, 101}), tenant("b", {200, 201}), tenant("c", {300, 301})});
+  child c({program, "run", "--config", path}, {"ACME_SECRET=s3cret-Value"});
+  auto channel_of = [&](const std::string& topic) {
+    auto all = emu.stats()["channels"];
+    for (auto& [id, ch] : all.items())
+      if (ch["socket_open"].get<bool>()
+          && std::find(ch["topics"].begin(), ch["topics"].end(), topic) != ch["topics"].end())
+        return id;
+    return std::string{};
+  };
+  BOOST_REQUIRE(probe::eventually([&] {
+    for (auto id : {"a", "b", "c"})
+      if (line_count(dir.path / (std::string{id} + ".jsonl")) < 5)
+        return false;
+    return true;
+  }, 20s));
+  auto b_channel = channel_of(user(200));
+  auto c_channel = channel_of(user(300));
+  BOOST_REQUIRE(!b_channel.empty() && !c_channel.empty());
+  // An invalid file is refused whole, each problem said; nothing changes.
+  write({tenant("a", {100}), json{{"id", "broken"}}});
+  kill(c.pid, SIGHUP);
+  BOOST_REQUIRE(probe::eventually([&] {
+    return c.stderr_text().find("reload refused, the running configuration is kept")
+           != std::string::npos;
+  }, 10s));
+  BOOST_CHECK_NE(c.stderr_text().find("tenants[1].client_id"), std::string::npos);
+  // d added, a removed, b's topics changed (one gone, one new), c untouched.
+  write({tenant("b", {200, 202}), tenant("c", {300, 301}), tenant("d", {400})});
+  kill(c.pid, SIGHUP);
+  BOOST_REQUIRE(probe::eventually([&] {
+    return c.stderr_text().find("reloaded: 1 added, 1 removed, 0 restarted, 1 with new "
+                                "topics, 1 unchanged") != std::string::npos;
+  }, 20s));
+  BOOST_REQUIRE(probe::eventually([&] {
+    return line_count(dir.path / "d.jsonl") >= 5 && channel_of(user(100)).empty()
+           && channel_of(user(202)) == b_channel;
+  }, 20s));
+  // b and c kept their sockets: the same channels, connected once each.
+  BOOST_CHECK_EQUAL(channel_of(user(200)), b_channel);
+  BOOST_CHECK_EQUAL(channel_of(user(300)), c_channel);
+  BOOST_CHECK_EQUAL(emu.stats()["channels"][b_channel]["connects"].get<int>(), 1);
+  BOOST_CHECK_EQUAL(emu.stats()["channels"][c_channel]["connects"].get<int>(), 1);
+  // Stop the events; c (untouched) and b (changed) have each event written
+  // to them exactly once.
+  emu.srv.reconfigure(R"({"event_rate":0})");
+  auto written = [&](std::vector<int> users) {
+    size_t n = 0;
+    auto topics = emu.stats()["topics"];
+    for (auto u : users)
+      if (topics.contains(user(u)))
+        n += topics[user(u)]["written"].get<size_t>();
+    return n;
+  };
+  BOOST_CHECK(probe::eventually([&] {
+    return line_count(dir.path / "c.jsonl") == written({300, 301})
+           && line_count(dir.path / "b.jsonl") == written({200, 201, 202});
+  }, 20s));
+  kill(c.pid, SIGTERM);
+  BOOST_CHECK_EQUAL(c.wait_exit(20000), 0);
+  for (auto id : {"b", "c"}) {
+    std::set<std::string> ids;
+    auto lines = json_lines(dir.path / (std::string{id} + ".jsonl"));
+    for (auto& l : lines)
+      ids.insert(l["id"].get<std::string>());
+    BOOST_CHECK_EQUAL(ids.size(), lines.size());
+  }
+  // Each reload is audited.
+  std::vector<std::string> kinds;
+  json reloaded;
+  for (auto& l : json_lines(dir.path / "audit.jsonl")) {
+    auto k = l["event"].get<std::string>();
+    if (k.rfind("config_reload", 0) == 0)
+      kinds.push_back(k);
+    if (k == "config_reloaded")
+      reloaded = l;
+  }
+  BOOST_CHECK(kinds == (std::vector<std::string>{"config_reload_refused", "config_reloaded"}));
+  BOOST_CHECK_EQUAL(reloaded["added"], "d");
+  BOOST_CHECK_EQUAL(reloaded["removed"], "a");
+  BOOST_CHECK_EQUAL(reloaded["topics_changed"], "b");
+  for (auto text : {file_text(dir.path / "audit.jsonl"), c.stderr_text()})
+    BOOST_CHECK_EQUAL(text.find("s3cret-Value"), std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(the_demo_ends_with_a_clean_summary) {
   child c({program, "demo", "--tenants", "2", "--duration-s", "4", "--faults"});
   auto out = c.rest(60000);
