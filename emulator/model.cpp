@@ -3,7 +3,9 @@
 #include "emulator/fields.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -73,11 +75,21 @@ http_response json_response(int status, const json& body) {
   return r;
 }
 
+// The service's error body: message, code and status, with the request's
+// contextId and the (here empty) details and errors.
+json error_body(int status, const std::string& code, const std::string& message) {
+  static std::atomic<uint64_t> next{0};
+  char context[40];
+  std::snprintf(context, sizeof context, "e0000000-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(++next));
+  return json{{"message", message}, {"code", code},          {"status", status},
+              {"contextId", context}, {"details", json::array()},
+              {"errors", json::array()}};
+}
+
 http_response api_error(int status, const std::string& code,
                         const std::string& message) {
-  return json_response(status, json{{"message", message},
-                                    {"code", code},
-                                    {"status", status}});
+  return json_response(status, error_body(status, code, message));
 }
 
 http_response oauth_error(int status, const std::string& error,
@@ -230,9 +242,8 @@ http_response model::handle_http(const http_request& req, const instant& now) {
     }
     http_response r;
     if (f.status == 429)
-      r = json_response(429, json{{"message", "Rate limit exceeded the maximum."},
-                                  {"code", "too.many.requests.retry.after"},
-                                  {"status", 429}});
+      r = json_response(429, error_body(429, "too.many.requests.retry.after",
+                                        "Rate limit exceeded the maximum."));
     else if (route == "token")
       r = oauth_error(f.status, "server_error", "injected fault");
     else
@@ -299,12 +310,9 @@ http_response model::on_api(const http_request& req, const std::string& path,
   }
   if (++info.window_count > cfg_.rate_limit_per_minute) {
     auto r = json_response(
-      429, json{{"message", "Rate limit exceeded the maximum. Retry the "
-                            "request in ["
-                              + std::to_string(cfg_.rate_limit_retry_after_s)
-                              + "] seconds"},
-                {"code", "too.many.requests.retry.after"},
-                {"status", 429}});
+      429, error_body(429, "too.many.requests.retry.after",
+                      "Rate limit exceeded the maximum. Retry the request in ["
+                        + std::to_string(cfg_.rate_limit_retry_after_s) + "] seconds"));
     r.headers.emplace_back("Retry-After",
                            std::to_string(cfg_.rate_limit_retry_after_s));
     return r;

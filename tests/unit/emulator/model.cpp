@@ -380,6 +380,12 @@ BOOST_AUTO_TEST_CASE(rate_limit_gives_429_with_retry_after_and_body) {
   auto body = json::parse(r.body);
   BOOST_CHECK_EQUAL(body["code"], "too.many.requests.retry.after");
   BOOST_CHECK_EQUAL(body["status"], 429);
+  // The service's error body: also a contextId, details and errors.
+  BOOST_CHECK(body["message"].get<std::string>().find("Retry the request in [7] seconds")
+              != std::string::npos);
+  BOOST_CHECK(body["contextId"].is_string() && !body["contextId"].get<std::string>().empty());
+  BOOST_CHECK(body["details"].is_array());
+  BOOST_CHECK(body["errors"].is_array());
   advance(60000);
   auth = token(); // the old one expired meanwhile (60 s ttl)
   BOOST_CHECK_EQUAL(call("GET", "/api/v2/notifications/channels", auth).status,
