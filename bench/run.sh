@@ -49,6 +49,7 @@ e2e 10000 null
 sustained=$(SUSTAIN=1 CLIENT_CPU=0 run "$b/bench_end_to_end" "${SUSTAIN_RATE:-150000}" file 10)
 echo "$sustained" | sed -n '1s/^/sustained, client on one core: /p'
 echo "$sustained" | grep '^FAILED' && failed=1
+run "$b/bench_topics" "${TOPICS:-5000}" 3
 run "$b/bench_tenants" "${TENANTS:-1000}" "${IDLE_SECONDS:-30}"
 if [ "${TENANTS_BIG:-10000}" != 0 ]; then
   run "$b/bench_tenants" "${TENANTS_BIG:-10000}" "${IDLE_SECONDS:-30}"
