@@ -38,6 +38,7 @@
 #include "host/demo.hpp"
 #include "messages/add_types.hpp"
 #include "messages/errors.hpp"
+#include "runtime/topics.hpp"
 
 namespace {
 
@@ -131,9 +132,12 @@ int cmd_validate(const std::string& path, bool online) {
     if (!r.unchecked.empty())
       return exit_all_failed;
   }
+  size_t channels = 0;
+  for (auto& t : cfg->tenants)
+    channels += tenant_channels(t.topics, t.combine_topics).size();
   std::cout << path << ": valid" << (online ? ", topics checked online" : "") << ", "
             << cfg->tenants.size() << " tenant" << (cfg->tenants.size() == 1 ? "" : "s")
-            << "\n";
+            << " on " << channels << " channel" << (channels == 1 ? "" : "s") << "\n";
   return 0;
 }
 

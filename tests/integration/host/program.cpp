@@ -110,6 +110,34 @@ BOOST_AUTO_TEST_CASE(validate_config_names_the_bad_fields_and_exits_3) {
                         "missing '" << expected << "' in: " << err);
 }
 
+BOOST_AUTO_TEST_CASE(validate_config_counts_channels_and_refuses_what_the_client_cannot_hold) {
+  temp_dir dir;
+  auto with_users = [&](const std::string& name, int users) {
+    auto t = tenant_json("http://127.0.0.1:9", "acme", "ACME_SECRET", "events.jsonl");
+    t["topics"] = json::array();
+    for (int u = 0; u < users; ++u) {
+      char id[80];
+      std::snprintf(id, sizeof id, "v2.users.6d2c5a1e-0000-0000-0000-%012d.presence", u);
+      t["topics"].push_back(id);
+    }
+    auto path = (dir.path / name).string();
+    std::ofstream{path} << json{{"tenants", {t}}}.dump();
+    return path;
+  };
+  // 2,500 topics: three channels, said.
+  child ok({program, "validate-config", with_users("ok.json", 2500)},
+           {"ACME_SECRET=s3cret-Value"});
+  BOOST_CHECK_NE(ok.rest(10000).find("valid, 1 tenant on 3 channels"), std::string::npos);
+  BOOST_CHECK_EQUAL(ok.wait_exit(10000), 0);
+  // 20,001: 21 channels of the client's 20, refused with the numbers.
+  child big({program, "validate-config", with_users("big.json", 20001)},
+            {"ACME_SECRET=s3cret-Value"});
+  BOOST_CHECK_EQUAL(big.wait_exit(10000), 3);
+  BOOST_CHECK_NE(big.stderr_text().find("need 21 channels (acme (21); one per 1000 topics), "
+                                        "but runtime.max_live_channels is 20"),
+                 std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(validate_config_online_checks_topics_against_the_services_list) {
   test::emulator_fixture emu;
   temp_dir dir;
