@@ -22,10 +22,14 @@ void publish(supervisor_pointer self) {
   auto& k = keep_of(self);
   auto h = k.live;
   h.supervisor = caf::actor_cast<caf::actor>(self);
-  h.session = k.lanes.empty() ? caf::actor{} : k.lanes.front().session;
+  // "The session": the first channel's that lives (a tenant of one has one).
+  h.session = nullptr;
   h.sessions.clear();
-  for (auto& l : k.lanes)
+  for (auto& l : k.lanes) {
     h.sessions.push_back(l.session);
+    if (!h.session)
+      h.session = l.session;
+  }
   self->state.core->publish(k.status, h);
 }
 
@@ -805,7 +809,11 @@ supervisor_actor::behavior_type tenant_supervisor(supervisor_pointer self,
     },
     [=](children_atom) {
       auto& k = keep_of(self);
-      return std::make_tuple(k.lanes.front().session, k.live.orderer);
+      caf::actor session;
+      for (auto& l : k.lanes)
+        if (!session)
+          session = l.session;
+      return std::make_tuple(session, k.live.orderer);
     },
     [=](stop_atom) { begin_stop(self); },
   };

@@ -17,11 +17,26 @@
 // Each kind has its own intensity limit (the session's max_restarts within
 // restart_window; the others' child_restarts); past it the tenant fails.
 //
+// A tenant with more topics than a channel holds has several channels
+// (tenant_core::lanes): one session each, each with its own inbox, sockets,
+// backoff and channel to resume, all feeding the one orderer. The tenant is
+// connected once every channel streams. Its topics change while it runs
+// ((topics_atom, topics), from runtime::set_topics) by difference: a changed
+// channel's session subscribes again on its socket, a channel left with none
+// unsubscribes and stops, new channels get new sessions.
+//
+// Before the first channel is made it checks the topics once against the
+// service's list (tenant_core::check_topics, when set): a refused topic
+// fails the tenant (topics_refused); a list that cannot be read is audited
+// (topics_unchecked) and the tenant goes on.
+//
 // Takes:
 //   down of a child (monitor)         decides: restart, fail, or go on stopping
 //   (channel_atom, channel_info)      from the session: the channel to resume
 //   (restart_atom, gen), (respawn_atom, kind, gen)   its backoff timers
-//   (granted_atom, key, holder)       the limiter's permit for the session
+//   (topics_atom, gen, refused, why)  the answer of the topic check
+//   (topics_atom, topics)             set_topics
+//   (granted_atom, key, holder)       the limiter's permit for a session
 //                                     (a new limiter is asked again by the
 //                                     runtime: channel_permits::ask_again_all)
 //   (status_atom) -> tenant_status, (stats_atom) -> orderer_stats,
@@ -49,7 +64,9 @@
 //      drained, and the supervisor quits with the reason)
 //   -> stopping -> stopped (stop_atom)
 // Audit events: session_started, tenant_connected, backoff_scheduled,
-// actor_restarted, tenant_failed, drain_incomplete, tenant_stopped.
+// actor_restarted, tenant_failed, drain_incomplete, tenant_stopped,
+// topics_unchecked, topics_changed (those about one channel of several say
+// which: lane, topics).
 
 #include <memory>
 
