@@ -34,9 +34,15 @@ void abandon_tenant(caf::actor_system&, tenant_core& core, const std::string& wh
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   if (core.sockets)
     core.sockets->close_left(1000, "tenant stopped");
-  for (auto& l : core.lanes)
-    if (l.sockets && l.sockets != core.sockets)
-      l.sockets->close_left(1000, "tenant stopped");
+  std::vector<std::shared_ptr<tenant_sockets>> lanes;
+  {
+    std::lock_guard<std::mutex> g{core.lanes_mtx}; // (its supervisor may add some)
+    for (auto& l : core.lanes)
+      if (l.sockets && l.sockets != core.sockets)
+        lanes.push_back(l.sockets);
+  }
+  for (auto& l : lanes)
+    l->close_left(1000, "tenant stopped");
 }
 
 namespace {
