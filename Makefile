@@ -54,7 +54,9 @@ test-asan: deps
 
 test: test-main test-asan
 
-demo: build
+# Only what the demo needs (the library and the program), not the tests.
+demo: deps $(BUILD_DIR)/build.ninja
+	$(CMAKE) --build $(BUILD_DIR) --target gcstream-program
 	$(BUILD_DIR)/gcstream demo --duration-s 20 --faults
 
 bench: deps
