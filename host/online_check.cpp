@@ -57,10 +57,20 @@ std::string token_of(http_client& http, const tenant_config& t, std::string& why
 // The service's topic families, or why there are none.
 std::vector<topic_family> families_of(http_client& http, const tenant_config& t,
                                       const std::string& token, std::string& why) {
+  return topic_list_of(fetch(http, topic_list_request(t.api_url, token)), why);
+}
+
+} // namespace
+
+http_request topic_list_request(const std::string& api_url, const std::string& token) {
   http_request req;
-  req.url = t.api_url + available_topics_path;
+  req.url = api_url + available_topics_path;
   req.headers.emplace_back("Authorization", "Bearer " + token);
-  auto r = fetch(http, std::move(req));
+  return req;
+}
+
+std::vector<topic_family> topic_list_of(const caf::expected<http_response>& r,
+                                        std::string& why) {
   if (!r) {
     why = "no topic list: " + reason_of(r.error());
     return {};
@@ -74,8 +84,6 @@ std::vector<topic_family> families_of(http_client& http, const tenant_config& t,
     why = "no topic list: the service's answer lists no topic";
   return out;
 }
-
-} // namespace
 
 online_check_result check_topics_online(const program_config& cfg) {
   online_check_result out;

@@ -7,7 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <caf/expected.hpp>
+
 #include "host/config.hpp"
+#include "messages/http.hpp"
+#include "runtime/topics.hpp"
 
 namespace gcstream {
 
@@ -19,6 +23,15 @@ struct online_check_result {
   /// unreachable host); never a secret.
   std::vector<std::string> unchecked;
 };
+
+/// The request for the service's topic list (GET availabletopics), with
+/// `token`.
+http_request topic_list_request(const std::string& api_url, const std::string& token);
+
+/// The topic families of the service's answer `r`; when there are none, why
+/// (in `why`: "no topic list: ..."). Used here and at tenant start.
+std::vector<topic_family> topic_list_of(const caf::expected<http_response>& r,
+                                        std::string& why);
 
 /// Checks every tenant of `cfg`, one after the other.
 online_check_result check_topics_online(const program_config& cfg);

@@ -1,5 +1,7 @@
 #include "host/runtime.hpp"
 
+#include "host/online_check.hpp"
+
 #include "actors/tenant_supervisor.hpp"
 
 #include <caf/all.hpp>
@@ -218,20 +220,12 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
     return sys.spawn(token_actor_impl, tc, http, core->audit, core->token);
   };
   if (c.check_topics) {
-    core->check_topics = [http, url = c.api_url + available_topics_path,
+    core->check_topics = [http, url = c.api_url,
                           topics = c.topics](const std::string& token, auto done) {
-      http_request req;
-      req.url = url;
-      req.headers.emplace_back("Authorization", "Bearer " + token);
-      http->submit(std::move(req), [topics, done](caf::expected<http_response> r) {
+      http->submit(topic_list_request(url, token), [topics, done](
+                                                     caf::expected<http_response> r) {
         std::string unchecked;
-        std::vector<topic_family> families;
-        if (!r)
-          unchecked = "no topic list: " + reason_of(r.error());
-        else if (r->status != 200)
-          unchecked = "no topic list: the service answered " + std::to_string(r->status);
-        else if ((families = parse_topic_families(r->body)).empty())
-          unchecked = "no topic list: the service's answer lists no topic";
+        auto families = topic_list_of(r, unchecked);
         std::vector<std::string> refused;
         if (unchecked.empty())
           for (auto& t : topics)
