@@ -11,6 +11,8 @@
 #                source package (scripts/tsan-caf.sh, once)
 #   make fuzz    the libFuzzer targets (clang-14), FUZZ_SECONDS (60) each;
 #                fails on a crash (tests/fuzz/run.sh)
+#   make package the Debian packages gcstream and gcstream-dev (CPack), in
+#                $(BUILD_DIR)/ (README, "Install")
 
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
@@ -25,7 +27,7 @@ CTEST_FLAGS ?= --output-on-failure
 MAIN_FLAGS  ?= -O2 -g1 -DNDEBUG
 ASAN_FLAGS  ?= -O1 -g1 -DNDEBUG
 
-.PHONY: all deps build test test-main test-asan demo bench chaos fuzz tsan clean
+.PHONY: all deps build test test-main test-asan demo bench chaos fuzz tsan package clean
 
 CHAOS_SECONDS ?= 600
 CHAOS_SEED    ?=
@@ -58,6 +60,14 @@ test: test-main test-asan
 demo: deps $(BUILD_DIR)/build.ninja
 	$(CMAKE) --build $(BUILD_DIR) --target gcstream-program
 	$(BUILD_DIR)/gcstream demo --duration-s 20 --faults
+
+# Only what the packages hold (the programs and the libraries), then CPack
+# (which builds nothing itself).
+package: deps $(BUILD_DIR)/build.ninja
+	$(CMAKE) --build $(BUILD_DIR) --target gcstream-program gcstream-emulator \
+	  gcstream gcstream_emulator
+	cd $(BUILD_DIR) && cpack -G DEB
+	@ls -1 $(BUILD_DIR)/*.deb
 
 bench: deps
 	$(CMAKE) -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -1,5 +1,6 @@
 #include "actors/metrics_actor.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <caf/all.hpp>
@@ -227,11 +228,10 @@ void on_audit(metrics_pointer self, const audit_event& e) {
     // Sockets are counted where they open and close (the transport's
     // thread), so a session's restart is no gap while a socket it left
     // streams on.
-    static const std::set<std::string> known{
-      "connect_failed", "oversized", "heartbeat_timeout", "rollover", "client",
-      "server_closed", "replaced", "server_error", "dropped"};
+    const auto& known = disconnect_reasons();
     auto reason = field(e, "reason");
-    ++m.disconnects[known.count(reason) != 0 ? reason : "other"];
+    ++m.disconnects[std::find(known.begin(), known.end(), reason) != known.end()
+                      ? reason : "other"];
     if (reason == "oversized")
       ++m.oversized_frames;
     auto lane = lane_of(e);
@@ -276,6 +276,15 @@ void on_audit(metrics_pointer self, const audit_event& e) {
     auto s = field(e, "expires_in_s");
     if (!s.empty())
       m.token_expires_ms = wall_ms() + std::stoll(s) * 1000;
+  } else if (what == "token_retry") {
+    // A 429 is counted by its token_throttled line; its retry is not a
+    // second failure.
+    if (field(e, "reason").rfind("429", 0) != 0)
+      ++m.token_failures["retry"];
+  } else if (what == "token_throttled") {
+    ++m.token_failures["throttled"];
+  } else if (what == "token_failed") {
+    ++m.token_failures["fatal"];
   } else if (what == "tenant_connected") {
     set_state(self, "connected", "");
   } else if (what == "backoff_scheduled") {

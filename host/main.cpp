@@ -35,6 +35,7 @@
 
 #include "host/config.hpp"
 #include "host/online_check.hpp"
+#include "host/oplog.hpp"
 #include "host/demo.hpp"
 #include "messages/add_types.hpp"
 #include "messages/errors.hpp"
@@ -61,6 +62,9 @@ const char* usage =
   "  gcstream run --topic TOPIC ...      one tenant from GENESYSCLOUD_OAUTHCLIENT_ID,\n"
   "                                      GENESYSCLOUD_OAUTHCLIENT_SECRET and\n"
   "                                      GENESYSCLOUD_REGION; events to stdout\n"
+  "      run options: --log-format text|json (default text)\n"
+  "                   --log-level debug|info|warn|error (default info; errors\n"
+  "                   are always said): what gcstream says of itself on stderr\n"
   "  gcstream demo [--tenants N] [--duration-s N] [--faults] [--event-rate N]\n"
   "                [--audit-log FILE]    the pipeline against a built-in\n"
   "                                      emulator, with a summary at the end\n"
@@ -172,13 +176,16 @@ bool open_file_limit_ok(const program_config& cfg) {
   auto need = descriptors_needed(cfg);
   if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
     return true;
-  std::cerr << "gcstream: the open-file limit is " << rl.rlim_cur << " (hard limit "
-            << rl.rlim_max << "), too low for the " << cfg.tenants.size() << " tenant"
-            << (cfg.tenants.size() == 1 ? "" : "s") << " configured, which need about "
-            << need << " (" << fds_process << " for the process, "
-            << fds_per_tenant_base << " per tenant for its sockets and files, plus one "
-            << "per sink and three per journal); raise it (ulimit -n, or LimitNOFILE= "
-            << "in a systemd unit)\n";
+  std::ostringstream msg;
+  msg << "the open-file limit is " << rl.rlim_cur << " (hard limit "
+      << rl.rlim_max << "), too low for the " << cfg.tenants.size() << " tenant"
+      << (cfg.tenants.size() == 1 ? "" : "s") << " configured, which need about "
+      << need << " (" << fds_process << " for the process, "
+      << fds_per_tenant_base << " per tenant for its sockets and files, plus one "
+      << "per sink and three per journal); raise it (ulimit -n, or LimitNOFILE= "
+      << "in a systemd unit)";
+  oplog::say(oplog::level::error, "open_file_limit", msg.str(),
+             {{"limit", std::to_string(rl.rlim_cur)}, {"needed", std::to_string(need)}});
   return false;
 }
 
@@ -230,11 +237,14 @@ struct running_set {
 // invalid file is refused whole, every problem said, and nothing changes.
 void reload(runtime& rt, const std::string& path, running_set& now,
             std::vector<std::string>& ids, const std::function<void(const std::string&)>& forget) {
-  std::cerr << "gcstream: SIGHUP: reloading " << path << "\n";
+  oplog::say(oplog::level::info, "config_reload", "SIGHUP: reloading " + path,
+             {{"file", path}});
   auto next = load_config(path, process_env());
   if (!next) {
-    std::cerr << "gcstream: reload refused, the running configuration is kept: "
-              << reason_of(next.error()) << "\n";
+    oplog::say(oplog::level::error, "config_reload_refused",
+               "reload refused, the running configuration is kept: "
+                 + reason_of(next.error()),
+               {{"file", path}});
     rt.audit_event("config_reload_refused", {{"file", path}, {"reason", reason_of(next.error())}});
     return;
   }
@@ -277,14 +287,20 @@ void reload(runtime& rt, const std::string& path, running_set& now,
   now.configs = std::move(wanted);
   bool rest_changed = view.rest != now.file.rest;
   now.file = std::move(view);
-  std::cerr << "gcstream: reloaded: " << added.size() << " added, " << removed.size()
-            << " removed, " << restarted.size() << " restarted, " << retopiced.size()
-            << " with new topics, " << unchanged << " unchanged\n";
+  oplog::say(oplog::level::info, "config_reloaded",
+             "reloaded: " + std::to_string(added.size()) + " added, "
+               + std::to_string(removed.size()) + " removed, "
+               + std::to_string(restarted.size()) + " restarted, "
+               + std::to_string(retopiced.size()) + " with new topics, "
+               + std::to_string(unchanged) + " unchanged",
+             {{"file", path}, {"added", joined(added)}, {"removed", joined(removed)},
+              {"restarted", joined(restarted)}, {"topics_changed", joined(retopiced)}});
   for (auto& f : failures)
-    std::cerr << "gcstream: reload: " << f << "\n";
+    oplog::say(oplog::level::error, "config_reload_failure", "reload: " + f);
   if (rest_changed)
-    std::cerr << "gcstream: reload: the runtime, metrics and audit settings take effect "
-                 "at the next start\n";
+    oplog::say(oplog::level::warn, "config_reload_deferred",
+               "reload: the runtime, metrics and audit settings take effect "
+               "at the next start");
   rt.audit_event("config_reloaded", {{"file", path},
                                      {"added", joined(added)},
                                      {"removed", joined(removed)},
@@ -292,6 +308,15 @@ void reload(runtime& rt, const std::string& path, running_set& now,
                                      {"topics_changed", joined(retopiced)},
                                      {"unchanged", std::to_string(unchanged)},
                                      {"failures", std::to_string(failures.size())}});
+}
+
+// "<id>: <reason>" for each failed tenant, as the stop lines list them.
+std::vector<std::string>
+failure_lines(const std::vector<std::pair<std::string, std::string>>& failed) {
+  std::vector<std::string> out;
+  for (auto& [id, why] : failed)
+    out.push_back(id + ": " + why);
+  return out;
 }
 
 int cmd_run(program_config cfg, const std::string& path = {}) {
@@ -311,7 +336,7 @@ int cmd_run(program_config cfg, const std::string& path = {}) {
   if (!cfg.audit_log.empty()) {
     auto writer = std::make_shared<audit_writer>(cfg.audit_log, cfg.audit_rotate_bytes);
     if (!writer->ok()) {
-      std::cerr << "gcstream: " << writer->error() << "\n";
+      oplog::say(oplog::level::error, "audit_log_failed", writer->error());
       return exit_config;
     }
     cfg.runtime.audit_log = writer;
@@ -319,7 +344,7 @@ int cmd_run(program_config cfg, const std::string& path = {}) {
   // A shared actor past its restart limit: the process fails, loudly.
   std::atomic<bool> fatal{false};
   cfg.runtime.on_fatal = [&fatal, wake_main](const std::string& why) {
-    std::cerr << "gcstream: fatal: " << why << "\n";
+    oplog::say(oplog::level::error, "process_failed", "fatal: " + why);
     fatal = true;
     wake_main();
   };
@@ -332,8 +357,8 @@ int cmd_run(program_config cfg, const std::string& path = {}) {
     auto why = reason;
     if (auto named = "tenant " + id + ": "; why.rfind(named, 0) == 0)
       why.erase(0, named.size());
-    std::string line = "gcstream: tenant " + id + " failed: " + why + "\n";
-    std::fputs(line.c_str(), stderr);
+    oplog::say(oplog::level::error, "tenant_failed",
+               "tenant " + id + " failed: " + why, {{"tenant", id}, {"reason", why}});
     {
       std::lock_guard<std::mutex> g{failed_mtx};
       failed.emplace_back(id, why);
@@ -349,14 +374,16 @@ int cmd_run(program_config cfg, const std::string& path = {}) {
   try {
     rtp = std::make_unique<runtime>(sys, cfg.runtime);
   } catch (const std::exception& e) {
-    std::cerr << "gcstream: " << e.what() << "\n";
+    oplog::say(oplog::level::error, "start_failed", e.what());
     return exit_config;
   }
   {
     auto& rt = *rtp;
     if (rt.metrics_port() != 0)
-      std::cerr << "gcstream: metrics on port " << rt.metrics_port()
-                << " (/metrics, /healthz, /readyz)\n";
+      oplog::say(oplog::level::info, "listening",
+                 "metrics on port " + std::to_string(rt.metrics_port())
+                   + " (/metrics, /healthz, /readyz)",
+                 {{"port", std::to_string(rt.metrics_port())}});
     std::vector<std::string> ids;
     running_set running;
     if (!path.empty())
@@ -364,24 +391,33 @@ int cmd_run(program_config cfg, const std::string& path = {}) {
     for (auto& t : cfg.tenants) {
       ids.push_back(t.id);
       running.configs[t.id] = t;
+      oplog::say(oplog::level::debug, "tenant_added",
+                 "tenant " + t.id + ": " + std::to_string(t.topics.size()) + " topic"
+                   + (t.topics.size() == 1 ? "" : "s") + ", " + std::to_string(t.sinks.size())
+                   + " sink" + (t.sinks.size() == 1 ? "" : "s"),
+                 {{"tenant", t.id}});
       if (auto added = rt.add_tenant(std::move(t)); !added) {
-        std::cerr << "gcstream: " << reason_of(added.error()) << "\n";
+        oplog::say(oplog::level::error, "config_invalid", reason_of(added.error()));
         rt.shutdown();
         return exit_config;
       }
     }
-    std::cerr << "gcstream: running " << ids.size() << " tenant"
-              << (ids.size() == 1 ? "" : "s") << "; SIGINT or SIGTERM stops"
-              << (path.empty() ? "" : ", SIGHUP reloads") << "\n";
+    oplog::say(oplog::level::info, "started",
+               "running " + std::to_string(ids.size()) + " tenant"
+                 + (ids.size() == 1 ? "" : "s") + "; SIGINT or SIGTERM stops"
+                 + (path.empty() ? "" : ", SIGHUP reloads"),
+               {{"tenants", std::to_string(ids.size())}});
     for (;;) {
       int sig = sigwaitinfo(&wake, nullptr);
       if (sig == SIGINT || sig == SIGTERM) {
-        std::cerr << "gcstream: stopping (again to exit at once)\n";
+        oplog::say(oplog::level::info, "stopping", "stopping (again to exit at once)",
+                   {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
         break;
       }
       if (sig == SIGHUP) {
         if (path.empty()) {
-          std::cerr << "gcstream: SIGHUP: no file to reload (started without --config)\n";
+          oplog::say(oplog::level::warn, "config_reload_refused",
+                     "SIGHUP: no file to reload (started without --config)");
           continue;
         }
         reload(rt, path, running, ids, [&](const std::string& id) {
@@ -398,9 +434,8 @@ int cmd_run(program_config cfg, const std::string& path = {}) {
       }
       // Every tenant failed for good: nothing left to run.
       if (auto f = failed_now(); f.size() >= ids.size()) {
-        std::cerr << "gcstream: every tenant failed:\n";
-        for (auto& [id, why] : f)
-          std::cerr << "  " << id << ": " << why << "\n";
+        oplog::say(oplog::level::error, "all_tenants_failed", "every tenant failed:",
+                   {{"failed", std::to_string(f.size())}}, failure_lines(f));
         code = exit_all_failed;
         break;
       }
@@ -413,27 +448,30 @@ int cmd_run(program_config cfg, const std::string& path = {}) {
     }).detach();
     auto report = rt.shutdown();
     if (report.undelivered > 0 || !report.not_stopped.empty()) {
-      std::cerr << "gcstream: stopped with " << report.undelivered
-                << " event" << (report.undelivered == 1 ? "" : "s")
-                << " not delivered to every sink";
+      std::ostringstream msg;
+      msg << "stopped with " << report.undelivered << " event"
+          << (report.undelivered == 1 ? "" : "s") << " not delivered to every sink";
       if (!report.not_stopped.empty())
-        std::cerr << " (" << report.not_stopped.size()
-                  << " tenant(s) did not stop in time)";
-      std::cerr << "; see drain_incomplete in the audit log\n";
+        msg << " (" << report.not_stopped.size() << " tenant(s) did not stop in time)";
+      msg << "; see drain_incomplete in the audit log";
+      oplog::say(oplog::level::error, "drain_incomplete", msg.str(),
+                 {{"undelivered", std::to_string(report.undelivered)}});
       if (code == 0)
         code = exit_undelivered;
     }
     // (Said whatever the exit code: 4 has said it already.)
     if (auto f = failed_now(); code != exit_all_failed && !f.empty()) {
-      std::cerr << "gcstream: stopped; " << f.size() << " of " << ids.size()
-                << " tenants had failed:\n";
-      for (auto& [id, why] : f)
-        std::cerr << "  " << id << ": " << why << "\n";
+      oplog::say(oplog::level::error, "stopped_with_failed_tenants",
+                 "stopped; " + std::to_string(f.size()) + " of "
+                   + std::to_string(ids.size()) + " tenants had failed:",
+                 {{"failed", std::to_string(f.size())}}, failure_lines(f));
       if (code == 0)
         code = exit_some_failed;
     }
   }
   rtp.reset();
+  oplog::say(oplog::level::info, "stopped", "stopped (exit " + std::to_string(code) + ")",
+             {{"exit_code", std::to_string(code)}});
   return code;
 }
 
@@ -472,9 +510,24 @@ int main(int argc, char** argv) {
   if (cmd == "run") {
     std::string config_path;
     std::vector<std::string> topics;
+    auto log_format = oplog::format::text;
+    auto log_level = oplog::level::info;
     for (size_t i = 1; i < args.size(); ++i) {
       if (args[i] == "--config")
         config_path = value(i);
+      else if (args[i] == "--log-format") {
+        auto v = value(i);
+        auto f = oplog::parse_format(v);
+        if (!f)
+          usage_error("--log-format: expected text or json, not '" + v + "'");
+        log_format = *f;
+      } else if (args[i] == "--log-level") {
+        auto v = value(i);
+        auto l = oplog::parse_level(v);
+        if (!l)
+          usage_error("--log-level: expected debug, info, warn or error, not '" + v + "'");
+        log_level = *l;
+      }
       else if (args[i] == "--topic")
         topics.push_back(value(i));
       else
@@ -482,10 +535,12 @@ int main(int argc, char** argv) {
     }
     if (!config_path.empty() && !topics.empty())
       usage_error("run: give --config or --topic, not both");
+    oplog::configure(log_format, log_level);
     auto cfg = !config_path.empty() ? load_config(config_path, process_env())
                                     : config_from_env(process_env(), topics);
     if (!cfg) {
-      std::cerr << "gcstream: " << reason_of(cfg.error()) << "\n";
+      oplog::say(oplog::level::error, "config_invalid", reason_of(cfg.error()),
+                 {{"file", config_path}});
       return exit_config;
     }
     return cmd_run(std::move(*cfg), config_path);

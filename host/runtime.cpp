@@ -4,6 +4,8 @@
 
 #include "actors/tenant_supervisor.hpp"
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "host/health.hpp"
@@ -610,6 +612,24 @@ std::string runtime::prometheus_text() {
     for (auto& m : all)
       f(m, label_list{{"tenant", m.tenant}});
   };
+  // A label's values from a fixed set, each at 0 until it happens (so that
+  // rates and alerts have a series from the start), then any other counted.
+  auto by_label = [&](const label_list& l, const char* label,
+                      const std::vector<std::string>& fixed,
+                      const std::map<std::string, uint64_t>& counts) {
+    auto one = [&](const std::string& value, uint64_t n) {
+      auto ls = l;
+      ls.emplace_back(label, value);
+      x.sample(ls, double(n));
+    };
+    for (auto& value : fixed) {
+      auto it = counts.find(value);
+      one(value, it == counts.end() ? 0 : it->second);
+    }
+    for (auto& [value, n] : counts)
+      if (std::find(fixed.begin(), fixed.end(), value) == fixed.end())
+        one(value, n);
+  };
   each("gcstream_tenant_up",
        "1 while the tenant runs, 0 once it failed for good (it stays until "
        "removed) or stopped",
@@ -638,11 +658,7 @@ std::string runtime::prometheus_text() {
        "WebSockets ended, by reason (connect_failed, oversized, heartbeat_timeout, "
        "rollover, client, server_closed, replaced, server_error, dropped)",
        "counter", [&](const tenant_metrics& m, label_list l) {
-         for (auto& [reason, n] : m.disconnects) {
-           auto ls = l;
-           ls.emplace_back("reason", reason);
-           x.sample(ls, double(n));
-         }
+         by_label(l, "reason", disconnect_reasons(), m.disconnects);
        });
   each("gcstream_sessions_total", "Sessions started (restarts included)", "counter",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.sessions)); });
@@ -791,13 +807,16 @@ std::string runtime::prometheus_text() {
            "Events given up on after max_refusals (or a final refusal): in the "
            "dead-letter file",
            "counter", [](const sink_stats& s) { return s.dead_lettered; });
+  each("gcstream_token_failures_total",
+       "Token requests that failed: retry (transport error or 5xx, tried again), "
+       "throttled (429), fatal (credentials refused; the tenant fails)",
+       "counter", [&](const tenant_metrics& m, label_list l) {
+         static const std::vector<std::string> kinds{"retry", "throttled", "fatal"};
+         by_label(l, "kind", kinds, m.token_failures);
+       });
   each("gcstream_actor_restarts_total", "Actors started again after they died, by kind",
        "counter", [&](const tenant_metrics& m, label_list l) {
-         for (auto& [kind, n] : m.restarts) {
-           auto ls = l;
-           ls.emplace_back("kind", kind);
-           x.sample(ls, double(n));
-         }
+         by_label(l, "kind", actor_kinds(), m.restarts);
        });
   each("gcstream_events_held", "Events held against the tenant's buffer cap", "gauge",
        [&](const tenant_metrics& m, label_list l) { x.sample(l, double(m.held)); });

@@ -21,6 +21,24 @@ namespace gcstream {
 
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 
+/// How a socket ended, as gcstream_disconnects_total labels it: a fixed set,
+/// anything else is "other" (the last). Rendered at 0 before it happens, so
+/// that rates and alerts have a series from the start.
+inline const std::vector<std::string>& disconnect_reasons() {
+  static const std::vector<std::string> reasons{
+    "connect_failed", "oversized",    "heartbeat_timeout", "rollover", "client",
+    "server_closed",  "replaced",     "server_error",      "dropped",  "other"};
+  return reasons;
+}
+
+/// The kinds of actors started again after they died
+/// (gcstream_actor_restarts_total), likewise rendered at 0.
+inline const std::vector<std::string>& actor_kinds() {
+  static const std::vector<std::string> kinds{
+    "session", "token", "orderer", "metrics", "sink", "supervisor", "limiter", "audit"};
+  return kinds;
+}
+
 /// A tenant's health and counters, as its metrics actor knows them. Times
 /// are epoch milliseconds (0: never).
 struct tenant_metrics {
@@ -76,6 +94,10 @@ struct tenant_metrics {
   double paused_s = 0;
   /// Actors of the tenant started again after they died, by kind.
   std::map<std::string, uint64_t> restarts;
+  /// Token requests that failed, by kind: `retry` (a transport error or a
+  /// 5xx: tried again with backoff), `throttled` (429: tried again after
+  /// Retry-After), `fatal` (credentials refused: the tenant fails).
+  std::map<std::string, uint64_t> token_failures;
   /// Audit events lost at a full audit queue (each loss is an audit_gap
   /// line).
   uint64_t audit_lost = 0;
@@ -96,7 +118,7 @@ typename Inspector::result_type inspect(Inspector& f, tenant_metrics& x) {
            x.estimated_missed, x.gap_since_ms, x.channels, x.topics, x.topics_in_gap, x.last_gap_s, x.last_reconnect_s,
            x.event_rate, x.last_frame_ms, x.heartbeat_timeout_ms, x.token_expires_ms, x.inbox_buffered,
            x.inbox_dropped, x.held, x.held_cap, x.reading_paused, x.paused_s,
-           x.restarts, x.audit_lost, x.problem, x.undelivered_at_stop,
+           x.restarts, x.token_failures, x.audit_lost, x.problem, x.undelivered_at_stop,
            x.orderer);
 }
 

@@ -15,6 +15,7 @@ packages=(
   libsqlite3-dev
   libssl-dev openssl
   curl
+  prometheus dpkg-dev python3
 )
 # `install-deps.sh fuzz` (make fuzz) adds clang-14 with libFuzzer.
 if [ "${1:-}" = "fuzz" ]; then

@@ -8,8 +8,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -421,6 +423,86 @@ BOOST_AUTO_TEST_CASE(a_refused_tenant_is_named_at_once_and_the_exit_code_says_so
     BOOST_CHECK_NE(text.find(std::string("gcstream: tenant ") + id + " failed: "),
                    std::string::npos);
     BOOST_CHECK_NE(text.find(std::string("  ") + id + ": "), std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(json_logs_at_warn_say_failures_and_deferred_settings_and_no_secret) {
+  auto ec = test::emulator_fixture::default_config();
+  ec.event_rate = 50;
+  test::emulator_fixture emu{ec};
+  temp_dir dir;
+  auto tenant = [&](const std::string& id, const std::string& secret_env) {
+    return tenant_json(emu.base, id, secret_env, id + ".jsonl");
+  };
+  json cfg = {{"tenants", {tenant("acme", "ACME_SECRET"), tenant("bad", "BAD_SECRET")}},
+              {"metrics", {{"listen", "127.0.0.1:0"}}},
+              {"audit_log", "audit.jsonl"}};
+  auto path = (dir.path / "gcstream.json").string();
+  std::ofstream{path} << cfg.dump(2);
+  child c({program, "run", "--config", path, "--log-format", "json", "--log-level", "warn"},
+          {"ACME_SECRET=s3cret-Value", "BAD_SECRET=wrong-Value"});
+  BOOST_REQUIRE(probe::eventually([&] {
+    return c.stderr_text().find("\"tenant_failed\"") != std::string::npos;
+  }, 20s));
+  BOOST_REQUIRE(probe::eventually([&] { return line_count(dir.path / "acme.jsonl") >= 5; },
+                                  20s));
+  // A reload that changes a runtime setting: the tenants are kept, and the
+  // setting waits for the next start, which is said (a warning).
+  cfg["runtime"] = {{"coalesce_ms", 5}};
+  std::ofstream{path} << cfg.dump(2);
+  kill(c.pid, SIGHUP);
+  BOOST_REQUIRE(probe::eventually([&] {
+    return c.stderr_text().find("\"config_reload_deferred\"") != std::string::npos;
+  }, 20s));
+  kill(c.pid, SIGTERM);
+  BOOST_CHECK_EQUAL(c.wait_exit(20000), 7);
+
+  // Every line of stderr is one JSON record; nothing below warn is said.
+  std::map<std::string, json> by_event;
+  std::istringstream err{c.stderr_text()};
+  size_t lines = 0;
+  for (std::string line; std::getline(err, line); ++lines) {
+    auto j = json::parse(line, nullptr, false);
+    BOOST_REQUIRE_MESSAGE(j.is_object(), "not a JSON line: " + line);
+    BOOST_CHECK(std::regex_match(j.value("ts", ""),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    auto level = j.value("level", "");
+    BOOST_CHECK_MESSAGE(level == "warn" || level == "error", "said at " + level + ": " + line);
+    BOOST_CHECK(j["msg"].is_string());
+    by_event[j.value("event", "")] = j;
+  }
+  BOOST_CHECK_GE(lines, 3u);
+  BOOST_REQUIRE_EQUAL(by_event.count("tenant_failed"), 1u);
+  BOOST_CHECK_EQUAL(by_event["tenant_failed"]["tenant"], "bad");
+  BOOST_CHECK_EQUAL(by_event["tenant_failed"]["level"], "error");
+  BOOST_CHECK_EQUAL(by_event["config_reload_deferred"]["level"], "warn");
+  BOOST_REQUIRE_EQUAL(by_event.count("stopped_with_failed_tenants"), 1u);
+  BOOST_CHECK_EQUAL(by_event["stopped_with_failed_tenants"]["details"].size(), 1u);
+  for (auto info : {"listening", "started", "config_reload", "config_reloaded", "stopping",
+                    "stopped"})
+    BOOST_CHECK_MESSAGE(by_event.count(info) == 0, std::string(info) + " said at warn");
+  for (auto secret : {"wrong-Value", "s3cret-Value"})
+    BOOST_CHECK_EQUAL(c.stderr_text().find(secret), std::string::npos);
+  // The audit log is apart, and has the reload the warn level did not say.
+  auto audit = file_text(dir.path / "audit.jsonl");
+  BOOST_CHECK_NE(audit.find("\"config_reloaded\""), std::string::npos);
+
+  // debug says each tenant as it is added; text stays "gcstream: ..." lines.
+  json all_bad = {{"tenants", {tenant("one", "BAD_SECRET")}}, {"metrics", {{"listen", "off"}}}};
+  std::ofstream{dir.path / "bad.json"} << all_bad.dump(2);
+  child d({program, "run", "--config", (dir.path / "bad.json").string(), "--log-level",
+           "debug"},
+          {"BAD_SECRET=wrong-Value"});
+  BOOST_CHECK_EQUAL(d.wait_exit(20000), 4);
+  BOOST_CHECK_NE(d.stderr_text().find("gcstream: tenant one: 1 topic, 1 sink\n"),
+                 std::string::npos);
+  BOOST_CHECK_NE(d.stderr_text().find("gcstream: running 1 tenant;"), std::string::npos);
+
+  // Bad values are usage errors.
+  for (auto [flag, value] : {std::pair{"--log-format", "xml"}, std::pair{"--log-level", "loud"}}) {
+    child u({program, "run", "--config", path, flag, value});
+    BOOST_CHECK_EQUAL(u.wait_exit(5000), 2);
+    BOOST_CHECK_NE(u.stderr_text().find(std::string(flag) + ": expected"), std::string::npos);
   }
 }
 

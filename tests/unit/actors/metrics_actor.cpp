@@ -274,6 +274,23 @@ BOOST_AUTO_TEST_CASE(rejected_topics_and_oversized_frames_are_counted) {
   BOOST_CHECK_EQUAL(snapshot().topics_rejected, 0u);
 }
 
+BOOST_AUTO_TEST_CASE(token_failures_are_counted_by_kind_once_each) {
+  start();
+  // As the token actor reports them: a 503 retried, a 429 (its own line,
+  // then the retry it schedules), then the credentials refused.
+  tell("token_retry", {{"delay_ms", "800"}, {"attempt", "1"}, {"reason", "HTTP 503"}});
+  tell("token_throttled", {{"retry_after_ms", "2000"}});
+  tell("token_retry", {{"delay_ms", "2000"}, {"attempt", "2"},
+                       {"reason", "429 Too Many Requests"}});
+  tell("token_refreshed", {{"generation", "1"}, {"expires_in_s", "86400"}});
+  auto m = snapshot();
+  BOOST_CHECK_EQUAL(m.token_failures["retry"], 1u);
+  BOOST_CHECK_EQUAL(m.token_failures["throttled"], 1u);
+  BOOST_CHECK_EQUAL(m.token_failures.count("fatal"), 0u);
+  tell("token_failed", {{"error", "credentials_refused"}, {"reason", "invalid_client"}});
+  BOOST_CHECK_EQUAL(snapshot().token_failures["fatal"], 1u);
+}
+
 BOOST_AUTO_TEST_CASE(state_changes_post_signed_snapshots_one_at_a_time) {
   health_webhook_settings hook;
   hook.url = "http://127.0.0.1:9/health";
