@@ -169,6 +169,12 @@ try:
         fail("the refused tenant's fatal token failure is not 1")
     if value('gcstream_token_failures_total{tenant="good",kind="fatal"}') != 0:
         fail("the good tenant has a fatal token failure")
+    # Fixed label sets are rendered at 0 before anything happens.
+    for zero in ('gcstream_disconnects_total{tenant="bad",reason="heartbeat_timeout"}',
+                 'gcstream_actor_restarts_total{tenant="good",kind="orderer"}',
+                 'gcstream_token_failures_total{tenant="good",kind="throttled"}'):
+        if value(zero) != 0:
+            fail(zero + " is not rendered at 0")
     if (value('gcstream_connection_state{tenant="good",state="connected"}') or 0) != 1:
         until("the good tenant to be connected again",
               lambda: value('gcstream_connection_state{tenant="good",state="connected"}') == 1)
