@@ -1,5 +1,9 @@
 #include "runtime/journal.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <sqlite3.h>
 
 #include "messages/errors.hpp"
@@ -15,6 +19,13 @@ caf::expected<std::unique_ptr<journal>> journal::open(const std::string& path,
       msg += std::string{": "} + sqlite3_errmsg(j->db_);
     return make_error(errc::bad_config, msg);
   };
+  // The journal holds whole events (names, numbers): readable by its owner
+  // only, like the file sink. SQLite gives its -wal and -shm files the
+  // database file's mode, so making that one 0600 first covers all three.
+  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::fchmod(fd, 0600);
+    ::close(fd);
+  }
   if (sqlite3_open_v2(path.c_str(), &j->db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                         | SQLITE_OPEN_NOMUTEX,

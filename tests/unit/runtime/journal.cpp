@@ -4,7 +4,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include <sqlite3.h>
 
@@ -54,6 +57,27 @@ BOOST_AUTO_TEST_CASE(appended_events_survive_a_reopen_until_removed) {
   BOOST_CHECK_EQUAL(back[0].frame().str(), "{\"id\":\"a\"}");
   BOOST_CHECK_EQUAL(back[0].journal_id, evs[1].journal_id);
   BOOST_CHECK_EQUAL(back[1].topic(), "v2.users.u1.presence");
+}
+
+BOOST_AUTO_TEST_CASE(the_journal_and_its_wal_are_readable_by_their_owner_only) {
+  auto old = ::umask(022); // what a shell gives: files 0644 unless told
+  {
+    // One made 0644 by someone else is made 0600 too.
+    { std::ofstream{db() + ".old"}; }
+    fs::permissions(db() + ".old", fs::perms(0644));
+    auto j = journal::open(db());
+    auto k = journal::open(db() + ".old");
+    BOOST_REQUIRE(j && k);
+    std::vector<event> evs{ev("a", 1)};
+    std::vector<event*> ptrs{&evs[0]};
+    BOOST_REQUIRE((*j)->append(ptrs));
+    for (auto name : {db(), db() + "-wal", db() + "-shm", db() + ".old"}) {
+      BOOST_REQUIRE_MESSAGE(fs::exists(name), name);
+      auto mode = static_cast<unsigned>(fs::status(name).permissions()) & 0777u;
+      BOOST_CHECK_MESSAGE(mode == 0600u, name << " has mode " << std::oct << mode);
+    }
+  }
+  ::umask(old);
 }
 
 BOOST_AUTO_TEST_CASE(a_journal_that_cannot_be_opened_is_a_clear_error) {
