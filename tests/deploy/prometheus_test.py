@@ -191,6 +191,28 @@ try:
     if len(exprs) < 12:
         fail("only %d rules loaded" % len(exprs))
     dash = json.load(open(os.path.join(src, "deploy", "grafana", "gcstream.json")))
+    # The dashboard as Grafana lays it out: unique panel ids, every panel
+    # inside the 24 columns and overlapping no other, a query in each, and
+    # no variable used that the dashboard does not define.
+    defined = {v["name"] for v in dash["templating"]["list"]} | {"__rate_interval"}
+    ids, cells = set(), set()
+    for panel in dash["panels"]:
+        if panel["id"] in ids:
+            fail("panel id %d twice" % panel["id"])
+        ids.add(panel["id"])
+        g = panel["gridPos"]
+        if g["x"] < 0 or g["w"] < 1 or g["x"] + g["w"] > 24:
+            fail("panel %s outside the 24 columns" % panel["title"])
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                if (x, y) in cells:
+                    fail("panel %s overlaps another" % panel["title"])
+                cells.add((x, y))
+        if panel["type"] != "row" and not panel.get("targets"):
+            fail("panel %s has no query" % panel["title"])
+        for used in re.findall(r"\$\{?(\w+)", json.dumps(panel)):
+            if used not in defined:
+                fail("panel %s uses $%s, not defined" % (panel["title"], used))
     for panel in dash["panels"]:
         for t in panel.get("targets", []):
             exprs.append(("panel " + panel["title"], t["expr"]))

@@ -531,7 +531,8 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_by_difference_and_the_untouched_lose_nothing
     std::ofstream{path + ".new"} << cfg.dump(2);
     fs::rename(path + ".new", path);
   };
-  write({tenant("a", {100, 101}), tenant("b", {200, 201}), tenant("c", {300, 301})});
+  write({tenant("a", {100, 101}), tenant("b", {200, 201}), tenant("c", {300, 301}),
+         tenant("e", {500})});
   child c({program, "run", "--config", path}, {"ACME_SECRET=s3cret-Value"});
   auto channel_of = [&](const std::string& topic) {
     auto all = emu.stats()["channels"];
@@ -542,14 +543,15 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_by_difference_and_the_untouched_lose_nothing
     return std::string{};
   };
   BOOST_REQUIRE(probe::eventually([&] {
-    for (auto id : {"a", "b", "c"})
+    for (auto id : {"a", "b", "c", "e"})
       if (line_count(dir.path / (std::string{id} + ".jsonl")) < 5)
         return false;
     return true;
   }, 20s));
   auto b_channel = channel_of(user(200));
   auto c_channel = channel_of(user(300));
-  BOOST_REQUIRE(!b_channel.empty() && !c_channel.empty());
+  auto e_channel = channel_of(user(500));
+  BOOST_REQUIRE(!b_channel.empty() && !c_channel.empty() && !e_channel.empty());
   // An invalid file is refused whole, each problem said; nothing changes.
   write({tenant("a", {100}), json{{"id", "broken"}}});
   kill(c.pid, SIGHUP);
@@ -558,12 +560,21 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_by_difference_and_the_untouched_lose_nothing
            != std::string::npos;
   }, 10s));
   BOOST_CHECK_NE(c.stderr_text().find("tenants[1].client_id"), std::string::npos);
-  // d added, a removed, b's topics changed (one gone, one new), c untouched.
-  write({tenant("b", {200, 202}), tenant("c", {300, 301}), tenant("d", {400})});
+  // d added, a removed, b's topics changed (one gone, one new), c untouched,
+  // e given another setting (restarted: a new session on a new channel).
+  auto e_changed = tenant("e", {500});
+  e_changed["session"] = {{"ping_interval_ms", 20000}};
+  write({tenant("b", {200, 202}), tenant("c", {300, 301}), tenant("d", {400}), e_changed});
+  auto e_lines = line_count(dir.path / "e.jsonl");
   kill(c.pid, SIGHUP);
   BOOST_REQUIRE(probe::eventually([&] {
-    return c.stderr_text().find("reloaded: 1 added, 1 removed, 0 restarted, 1 with new "
+    return c.stderr_text().find("reloaded: 1 added, 1 removed, 1 restarted, 1 with new "
                                 "topics, 1 unchanged") != std::string::npos;
+  }, 20s));
+  BOOST_REQUIRE(probe::eventually([&] {
+    auto now = channel_of(user(500));
+    return !now.empty() && now != e_channel
+           && line_count(dir.path / "e.jsonl") >= e_lines + 5;
   }, 20s));
   BOOST_REQUIRE(probe::eventually([&] {
     return line_count(dir.path / "d.jsonl") >= 5 && channel_of(user(100)).empty()
@@ -612,6 +623,7 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_by_difference_and_the_untouched_lose_nothing
   BOOST_CHECK_EQUAL(reloaded["added"], "d");
   BOOST_CHECK_EQUAL(reloaded["removed"], "a");
   BOOST_CHECK_EQUAL(reloaded["topics_changed"], "b");
+  BOOST_CHECK_EQUAL(reloaded["restarted"], "e");
   for (auto text : {file_text(dir.path / "audit.jsonl"), c.stderr_text()})
     BOOST_CHECK_EQUAL(text.find("s3cret-Value"), std::string::npos);
 }
