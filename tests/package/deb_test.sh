@@ -52,7 +52,11 @@ dpkg-deb -x "$run" "$tmp/root"
 unit=$tmp/root/usr/lib/systemd/system/gcstream.service
 for line in 'ExecStart=/usr/bin/gcstream run --config /etc/gcstream/gcstream.json' \
             'User=gcstream' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
-            'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes'; do
+            'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' \
+            'Group=gcstream' 'EnvironmentFile=-/etc/gcstream/gcstream.env' \
+            'RestartPreventExitStatus=2 3' 'StartLimitBurst=5' 'TimeoutStopSec=60s' \
+            'StateDirectory=gcstream' 'LogsDirectory=gcstream' 'ProtectHome=yes' \
+            'CapabilityBoundingSet=' 'LimitNOFILE=65536'; do
   grep -qxF -- "$line" "$unit" || fail "the unit lacks: $line"
 done
 if command -v systemd-analyze >/dev/null; then
