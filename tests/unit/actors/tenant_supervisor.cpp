@@ -65,7 +65,9 @@ struct supervisor_fixture : test::deterministic_fixture {
     return s;
   }
 
-  void start(supervisor_settings s, int token_lifetime_s = 300, size_t lanes = 1) {
+  /// Without `answer_token`, the first token request is left to the test.
+  void start(supervisor_settings s, int token_lifetime_s = 300, size_t lanes = 1,
+             bool answer_token = true) {
     token_settings ts;
     ts.tenant = "acme";
     ts.login_url = "http://127.0.0.1:9";
@@ -107,6 +109,8 @@ struct supervisor_fixture : test::deterministic_fixture {
     sched.run();
     // The first launch asks for a token: the login service answers.
     BOOST_REQUIRE_EQUAL(http->calls.size(), 1u);
+    if (!answer_token)
+      return;
     http->reply(0, 200, test::fake_http::token_body("t1", token_lifetime_s));
     sched.run();
     BOOST_REQUIRE_EQUAL(sessions.size(), with_check ? 0u : lanes);
@@ -420,6 +424,34 @@ BOOST_AUTO_TEST_CASE(the_topics_are_checked_once_before_the_first_channel) {
   advance(2s);
   BOOST_CHECK_EQUAL(sessions.size(), 3u);
   BOOST_CHECK_EQUAL(checked_with.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_that_cannot_be_had_yet_delays_the_check_and_it_is_asked_again) {
+  with_check = true;
+  start(settings(), 300, 1, false);
+  // The login service asks for an hour: beyond the token actor's cap, so its
+  // waiters get a retriable error. The check waits with backoff, no channel.
+  http->reply(0, 429, "", 3600 * 1000);
+  sched.run();
+  BOOST_CHECK(checked_with.empty());
+  BOOST_CHECK(sessions.empty());
+  BOOST_CHECK_EQUAL(core->status().state, "reconnecting");
+  auto backoffs = audit.of("backoff_scheduled");
+  BOOST_REQUIRE_EQUAL(backoffs.size(), 1u);
+  BOOST_CHECK_NE(test::audit_capture::field(backoffs[0], "reason").find("3600 s"),
+                 std::string::npos);
+  BOOST_CHECK(!sup_exit);
+  // After the backoff the token is asked for again, and the check made with it.
+  advance(2s);
+  BOOST_REQUIRE_EQUAL(http->calls.size(), 2u);
+  http->reply(1, 200, test::fake_http::token_body("t2", 300));
+  sched.run();
+  BOOST_REQUIRE_EQUAL(checked_with.size(), 1u);
+  BOOST_CHECK_EQUAL(checked_with[0], "t2");
+  BOOST_CHECK(sessions.empty());
+  check_done({}, "");
+  sched.run();
+  BOOST_CHECK_EQUAL(sessions.size(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(topics_the_list_refuses_fail_the_tenant_with_their_names) {
