@@ -121,6 +121,28 @@ runtime::~runtime() {
   shutdown();
 }
 
+namespace {
+
+// What over_budget says, with pc.mtx held by the caller.
+std::string budget_problem(const process_core& pc, const std::string& key,
+                           const std::string& id, size_t need, size_t topics) {
+  size_t taken = 0;
+  std::string others;
+  for (auto& [other, core] : pc.tenants) {
+    if (other == id || core->cfg.limiter_key != key || core->done())
+      continue;
+    auto n = std::max<size_t>(1, channels_in_use(core->lane_topics()));
+    taken += n;
+    others += (others.empty() ? "" : ", ") + other + " (" + std::to_string(n) + ")";
+  }
+  auto max = pc.limiter_cfg.max_live;
+  if (taken + need <= max)
+    return {};
+  return channel_budget_text(need, topics, taken, others, max);
+}
+
+} // namespace
+
 caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   auto bad = [&](const std::string& what) {
     return make_error(errc::bad_config, "tenant " + c.id + ": " + what);
@@ -286,6 +308,11 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
     std::lock_guard<std::mutex> g{pc_->mtx};
     if (pc_->tenants.count(c.id) != 0)
       return bad("a tenant with this id exists");
+    // Again where the tenant is inserted: two add_tenant calls on one OAuth
+    // client at once both passed the check above (nothing is started yet).
+    if (auto why = budget_problem(*pc_, key, c.id, channels.size(), topics_weight(c.topics));
+        !why.empty())
+      return bad(why);
     sup = sys_.spawn(tenant_supervisor, core);
     core->set_supervisor(caf::actor_cast<caf::actor>(sup));
     pc_->tenants.emplace(c.id, core);
@@ -296,22 +323,11 @@ caf::expected<supervisor_actor> runtime::add_tenant(tenant_config c) {
   return sup;
 }
 
+
 std::string runtime::over_budget(const std::string& key, const std::string& id,
                                  size_t need, size_t topics) const {
   std::lock_guard<std::mutex> g{pc_->mtx};
-  size_t taken = 0;
-  std::string others;
-  for (auto& [other, core] : pc_->tenants) {
-    if (other == id || core->cfg.limiter_key != key || core->done())
-      continue;
-    auto n = std::max<size_t>(1, channels_in_use(core->lane_topics()));
-    taken += n;
-    others += (others.empty() ? "" : ", ") + other + " (" + std::to_string(n) + ")";
-  }
-  auto max = pc_->limiter_cfg.max_live;
-  if (taken + need <= max)
-    return {};
-  return channel_budget_text(need, topics, taken, others, max);
+  return budget_problem(*pc_, key, id, need, topics);
 }
 
 caf::error runtime::set_topics(const std::string& id, std::vector<std::string> topics) {

@@ -7,9 +7,14 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <optional>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "host/config.hpp"
+#include "messages/errors.hpp"
 #include "tests/support/live_fixture.hpp"
 
 using namespace gcstream;
@@ -148,6 +153,47 @@ BOOST_FIXTURE_TEST_CASE(a_rollover_with_room_does_not_wait, roomy_fixture) {
   BOOST_CHECK_EQUAL(stats()["totals"]["live_channels_evicted"].get<int>(), 0);
   BOOST_CHECK_EQUAL(
     stats()["topics"][topic_of("83")]["generated_without_socket"].get<int>(), 0);
+}
+
+// add_tenant from many threads at once on one OAuth client: the budget of
+// channels holds (it is checked again where a tenant is inserted).
+BOOST_FIXTURE_TEST_CASE(tenants_added_at_once_get_no_more_channels_than_the_budget,
+                        roomy_fixture) {
+  constexpr int threads = 8;
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::optional<caf::error>> results(threads);
+  std::vector<std::thread> adders;
+  for (int i = 0; i < threads; ++i)
+    adders.emplace_back([&, i] {
+      tenant_config c;
+      c.id = "t" + std::to_string(i);
+      c.login_url = c.api_url = base;
+      c.client_id = "app";
+      c.client_secret = "s3cret-Value";
+      c.topics = {topic_of(std::to_string(90 + i))};
+      c.sinks.push_back(null_sink_spec("null"));
+      ++ready;
+      while (!go)
+        std::this_thread::yield();
+      auto r = rt->add_tenant(std::move(c));
+      results[i] = r ? caf::error{} : r.error();
+    });
+  while (ready < threads)
+    std::this_thread::yield();
+  go = true;
+  for (auto& t : adders)
+    t.join();
+  int added = 0;
+  for (auto& r : results) {
+    BOOST_REQUIRE(r);
+    if (!*r)
+      ++added;
+    else
+      BOOST_CHECK_NE(reason_of(*r).find("max_live_channels"), std::string::npos);
+  }
+  BOOST_CHECK_EQUAL(added, 3); // roomy_fixture: max_live_channels 3
+  BOOST_CHECK_EQUAL(rt->tenants().size(), 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
