@@ -1,6 +1,7 @@
 #include "actors/session_actor.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -189,7 +190,15 @@ bool ok_json(session_pointer self, const caf::expected<http_response>& r,
       soft(why, r->status);
       return false;
     }
-    bool fatal = r->status == 400 || r->status == 403 || r->status == 404;
+    // A 404 to a request on a channel we made means the channel is gone: the
+    // service removes the least used channel of the OAuth client, one with
+    // no socket yet first, when a 21st is made (another process on the same
+    // client). A new channel mends that; a 404 anywhere else does not.
+    bool channel_gone = r->status == 404 && std::string_view{what} == "subscribing";
+    if (channel_gone)
+      why += " (the channel is gone: the service removes an OAuth client's least "
+             "used channel when it makes a 21st)";
+    bool fatal = r->status == 400 || r->status == 403 || (r->status == 404 && !channel_gone);
     finish(self, make_error(fatal ? errc::http_status_fatal : errc::api_failed,
                             prefix(self) + why, r->retry_after_ms));
     return false;

@@ -203,4 +203,23 @@ BOOST_FIXTURE_TEST_CASE(tenants_added_at_once_get_no_more_channels_than_the_budg
   BOOST_CHECK_EQUAL(rt->tenants().size(), 3u);
 }
 
+// The service removed the new channel before its first subscription (a
+// 21st channel made by another process on the same OAuth client removes a
+// channel with no socket first): the tenant makes a new one, it does not fail.
+BOOST_FIXTURE_TEST_CASE(a_channel_removed_before_its_subscription_is_made_again,
+                        budget_fixture) {
+  srv.inject(R"({"kind":"http_error","path_prefix":"/api/v2/notifications/channels/","status":404,"count":1})");
+  add("t", "95");
+  BOOST_CHECK(audited("t", "backoff_scheduled"));
+  bool said = false;
+  for (auto& e : audit_copy())
+    for (auto& [k, v] : e.fields)
+      if (e.event == "backoff_scheduled" && k == "reason"
+          && v.find("HTTP 404 (the channel is gone") != std::string::npos)
+        said = true;
+  BOOST_CHECK(said);
+  BOOST_CHECK(!audited("t", "tenant_failed"));
+  BOOST_CHECK(probe::eventually([&] { return received("t") > 0; }, 20s));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
