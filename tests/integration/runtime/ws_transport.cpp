@@ -90,6 +90,13 @@ struct transport_fixture : test::emulator_fixture {
   recorder& fresh() { return recorders.emplace_back(); }
   std::string token = probe::get_token(base, "app", "s3cret-Value");
 
+  // The client sees its socket open a moment before the emulator has it in
+  // its list: a fault injected in between reaches no socket. (The ASan run
+  // once waited 20 s for a frame injected so.)
+  bool emulator_has_socket() {
+    return probe::eventually([&] { return stats()["totals"]["sockets_open"].get<int>() >= 1; });
+  }
+
   std::string channel(const std::vector<std::string>& topics) {
     auto ch = probe::create_channel(base, token);
     probe::subscribe(base, token, ch.id, topics);
@@ -169,6 +176,7 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_left_to_the_parser) {
   recorder& r = fresh();
   auto id = transport.connect(channel({"v2.users.u1.presence"}), r.handlers());
   BOOST_REQUIRE(r.wait([&] { return r.opened; }));
+  BOOST_REQUIRE(emulator_has_socket());
   srv.inject(R"({"kind":"malformed","variant":"invalid_utf8"})");
   BOOST_REQUIRE(r.wait([&] { return r.count_locked("\"note\":\"caf") == 1; }));
   std::string bad;
@@ -204,6 +212,7 @@ BOOST_AUTO_TEST_CASE(an_oversized_frame_closes_with_1009) {
     }
   } end_first{transport, *id, r};
   BOOST_REQUIRE(r.wait([&] { return r.opened; }));
+  BOOST_REQUIRE(emulator_has_socket());
   srv.inject(R"({"kind":"malformed","variant":"oversized","size":1100000})");
   BOOST_REQUIRE(r.wait([&] { return r.closed.has_value(); }));
   BOOST_CHECK_EQUAL(r.closed->local_code, 1009);
