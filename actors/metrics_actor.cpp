@@ -279,7 +279,7 @@ void on_audit(metrics_pointer self, const audit_event& e) {
   } else if (what == "token_retry") {
     // A 429 is counted by its token_throttled line; its retry is not a
     // second failure.
-    if (field(e, "reason").rfind("429", 0) != 0)
+    if (field(e, "cause") != "throttled")
       ++m.token_failures["retry"];
   } else if (what == "token_throttled") {
     ++m.token_failures["throttled"];

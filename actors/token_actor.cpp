@@ -66,14 +66,18 @@ void fail_fatally(token_pointer self, caf::error err) {
   self->quit(std::move(err));
 }
 
-void schedule_retry(token_pointer self, milliseconds delay, std::string why) {
+// `cause`: "throttled" after a 429 (reported as token_throttled already),
+// else "error".
+void schedule_retry(token_pointer self, milliseconds delay, std::string why,
+                    const char* cause = "error") {
   auto& st = self->state;
   st.retry_pending = ++st.next_retry;
   ++st.attempt;
   report(self, "token_retry",
         {{"delay_ms", std::to_string(delay.count())},
          {"attempt", std::to_string(st.attempt)},
-         {"reason", std::move(why)}});
+         {"reason", std::move(why)},
+         {"cause", cause}});
   self->delayed_send(self, delay, retry_atom::value, st.retry_pending);
 }
 
@@ -147,7 +151,7 @@ void on_token_response(token_pointer self, const http_response& resp) {
     }
     report(self, "token_throttled",
           {{"retry_after_ms", std::to_string(wait.count())}});
-    schedule_retry(self, wait, "429 Too Many Requests");
+    schedule_retry(self, wait, "429 Too Many Requests", "throttled");
     return;
   }
   if (resp.status >= 500 || resp.status == 408) {

@@ -3,10 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
+
+#include "runtime/audit_writer.hpp" // iso8601_utc
 
 namespace gcstream::oplog {
 
@@ -15,17 +16,6 @@ namespace {
 std::atomic<format> the_format{format::text};
 std::atomic<level> the_threshold{level::info};
 std::mutex write_mtx;
-
-std::string iso8601_ms(int64_t ms) {
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
 
 } // namespace
 
@@ -79,7 +69,7 @@ std::string render(format f, level lv, const std::string& event,
   }
   // Keys in a fixed order; a field never replaces one of the fixed keys.
   nlohmann::ordered_json j;
-  j["ts"] = iso8601_ms(now_ms);
+  j["ts"] = iso8601_utc(now_ms); // as the audit log writes it
   j["level"] = to_string(lv);
   j["event"] = event;
   j["msg"] = msg;

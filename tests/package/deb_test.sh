@@ -25,6 +25,20 @@ for lib in libcaf-core libcurl4 libsqlite3 libssl3 libsimdjson; do
   [[ "$deps" == *"$lib"* ]] || fail "gcstream does not depend on $lib: $deps"
 done
 dpkg-deb --info "$run" | grep -q postinst || fail "no postinst"
+# The maintainer scripts, read (they are not run: that would change this
+# machine): valid shell; postinst makes the user and the configuration and
+# starts nothing; postrm's purge removes what the package made.
+dpkg-deb -e "$run" "$tmp/control"
+for f in postinst postrm; do
+  sh -n "$tmp/control/$f" || fail "$f is not valid shell"
+done
+grep -q 'useradd --system' "$tmp/control/postinst" || fail "postinst makes no user"
+grep -q '/etc/gcstream/\$f' "$tmp/control/postinst" || fail "postinst makes no configuration"
+if grep -Eq 'systemctl (start|enable|restart)|deb-systemd-invoke' "$tmp/control/postinst"; then
+  fail "postinst starts the service"
+fi
+grep -q 'rm -rf /etc/gcstream /var/lib/gcstream /var/log/gcstream' "$tmp/control/postrm" \
+  || fail "postrm's purge leaves the package's directories"
 contents=$(dpkg-deb --contents "$run" | awk '{print $6}')
 for f in ./usr/bin/gcstream ./usr/bin/gcstream-emulator \
          ./usr/lib/systemd/system/gcstream.service \
@@ -68,6 +82,9 @@ if command -v systemd-analyze >/dev/null; then
        | grep -q .; then
     cat "$tmp/verify.log"; fail "systemd-analyze verify warned"
   fi
+  # The README's exposure rating (2.8): fails above 3.0.
+  systemd-analyze security --offline=yes --threshold=30 "$tmp/gcstream.service" \
+    >"$tmp/security.log" 2>&1 || { tail -3 "$tmp/security.log"; fail "exposure above 3.0"; }
 else
   echo "deb_test: no systemd-analyze here; the unit was checked by its lines only"
 fi

@@ -71,6 +71,28 @@ json tenant_json(const std::string& base, const std::string& id,
               {"sinks", sinks}};
 }
 
+// An emulator at 50 events/s and a directory, with the configuration of a
+// tenant that streams ("acme", into acme.jsonl) and one whose secret is
+// refused ("bad"), and the environment that gives those secrets.
+struct good_and_bad {
+  static emulator::config at_50() {
+    auto ec = test::emulator_fixture::default_config();
+    ec.event_rate = 50;
+    return ec;
+  }
+  test::emulator_fixture emu{at_50()};
+  temp_dir dir;
+  const std::vector<std::string> secrets{"ACME_SECRET=s3cret-Value",
+                                         "BAD_SECRET=wrong-Value"};
+  json tenant(const std::string& id, const std::string& secret_env) {
+    return tenant_json(emu.base, id, secret_env, id + ".jsonl");
+  }
+  json config() {
+    return {{"tenants", {tenant("acme", "ACME_SECRET"), tenant("bad", "BAD_SECRET")}},
+            {"metrics", {{"listen", "127.0.0.1:0"}}}};
+  }
+};
+
 size_t line_count(const fs::path& p) {
   std::ifstream in{p};
   size_t n = 0;
@@ -381,18 +403,11 @@ BOOST_AUTO_TEST_CASE(undelivered_events_outrank_a_failed_tenant_and_both_are_sai
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_tenant_is_named_at_once_and_the_exit_code_says_so) {
-  auto ec = test::emulator_fixture::default_config();
-  ec.event_rate = 50;
-  test::emulator_fixture emu{ec};
-  temp_dir dir;
-  auto tenant = [&](const std::string& id, const std::string& secret_env) {
-    return tenant_json(emu.base, id, secret_env, id + ".jsonl");
-  };
-  json cfg = {{"tenants", {tenant("acme", "ACME_SECRET"), tenant("bad", "BAD_SECRET")}},
-              {"metrics", {{"listen", "127.0.0.1:0"}}}};
-  std::ofstream{dir.path / "two.json"} << cfg.dump(2);
-  child c({program, "run", "--config", (dir.path / "two.json").string()},
-          {"ACME_SECRET=s3cret-Value", "BAD_SECRET=wrong-Value"});
+  good_and_bad g;
+  auto& dir = g.dir;
+  auto tenant = [&](const std::string& id, const std::string& env) { return g.tenant(id, env); };
+  std::ofstream{dir.path / "two.json"} << g.config().dump(2);
+  child c({program, "run", "--config", (dir.path / "two.json").string()}, g.secrets);
   // Named on stderr while the good one goes on streaming.
   BOOST_REQUIRE(probe::eventually([&] {
     return c.stderr_text().find("gcstream: tenant bad failed: ") != std::string::npos;
@@ -427,20 +442,15 @@ BOOST_AUTO_TEST_CASE(a_refused_tenant_is_named_at_once_and_the_exit_code_says_so
 }
 
 BOOST_AUTO_TEST_CASE(json_logs_at_warn_say_failures_and_deferred_settings_and_no_secret) {
-  auto ec = test::emulator_fixture::default_config();
-  ec.event_rate = 50;
-  test::emulator_fixture emu{ec};
-  temp_dir dir;
-  auto tenant = [&](const std::string& id, const std::string& secret_env) {
-    return tenant_json(emu.base, id, secret_env, id + ".jsonl");
-  };
-  json cfg = {{"tenants", {tenant("acme", "ACME_SECRET"), tenant("bad", "BAD_SECRET")}},
-              {"metrics", {{"listen", "127.0.0.1:0"}}},
-              {"audit_log", "audit.jsonl"}};
+  good_and_bad g;
+  auto& dir = g.dir;
+  auto tenant = [&](const std::string& id, const std::string& env) { return g.tenant(id, env); };
+  json cfg = g.config();
+  cfg["audit_log"] = "audit.jsonl";
   auto path = (dir.path / "gcstream.json").string();
   std::ofstream{path} << cfg.dump(2);
   child c({program, "run", "--config", path, "--log-format", "json", "--log-level", "warn"},
-          {"ACME_SECRET=s3cret-Value", "BAD_SECRET=wrong-Value"});
+          g.secrets);
   BOOST_REQUIRE(probe::eventually([&] {
     return c.stderr_text().find("\"tenant_failed\"") != std::string::npos;
   }, 20s));

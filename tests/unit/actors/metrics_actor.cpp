@@ -278,10 +278,11 @@ BOOST_AUTO_TEST_CASE(token_failures_are_counted_by_kind_once_each) {
   start();
   // As the token actor reports them: a 503 retried, a 429 (its own line,
   // then the retry it schedules), then the credentials refused.
-  tell("token_retry", {{"delay_ms", "800"}, {"attempt", "1"}, {"reason", "HTTP 503"}});
+  tell("token_retry", {{"delay_ms", "800"}, {"attempt", "1"}, {"reason", "HTTP 503"},
+                       {"cause", "error"}});
   tell("token_throttled", {{"retry_after_ms", "2000"}});
   tell("token_retry", {{"delay_ms", "2000"}, {"attempt", "2"},
-                       {"reason", "429 Too Many Requests"}});
+                       {"reason", "429 Too Many Requests"}, {"cause", "throttled"}});
   tell("token_refreshed", {{"generation", "1"}, {"expires_in_s", "86400"}});
   auto m = snapshot();
   BOOST_CHECK_EQUAL(m.token_failures["retry"], 1u);

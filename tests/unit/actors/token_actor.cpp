@@ -208,6 +208,12 @@ BOOST_AUTO_TEST_CASE(honours_retry_after_on_429) {
   BOOST_REQUIRE_EQUAL(http->calls.size(), 2u);
   reply_token(1, "tok-1", 300);
   BOOST_REQUIRE(out->token);
+  // Reported once as throttled; its retry says so, for the metrics to count
+  // the 429 once (gcstream_token_failures_total).
+  auto retries = audit.of("token_retry");
+  BOOST_REQUIRE_EQUAL(retries.size(), 1u);
+  BOOST_CHECK_EQUAL(test::audit_capture::field(retries[0], "cause"), "throttled");
+  BOOST_CHECK_EQUAL(audit.of("token_throttled").size(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(gives_up_on_a_retry_after_beyond_the_cap) {
